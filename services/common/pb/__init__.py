@@ -1,0 +1,26 @@
+"""Generated protobuf code of proto/prio/v1 (regenerate: `python proto/generate.py`)."""
+
+from services.common.pb.batch_pb2 import BatchClose, PartitionTotal, PublishedResult, TotalShare
+from services.common.pb.partition_pb2 import (
+    PartitionNotice,
+    PartitionRef,
+    PartitionVerified,
+    Reason,
+    Server,
+    Verify1Partition,
+    Verify2Partition,
+)
+
+__all__ = [
+    "BatchClose",
+    "PartitionNotice",
+    "PartitionRef",
+    "PartitionTotal",
+    "PartitionVerified",
+    "PublishedResult",
+    "Reason",
+    "Server",
+    "TotalShare",
+    "Verify1Partition",
+    "Verify2Partition",
+]
