@@ -30,6 +30,10 @@ class Subscription(abc.ABC):
     def stop(self) -> None:
         """Stops delivery and waits for in-flight handlers to finish."""
 
+    def error(self) -> BaseException | None:
+        """Why delivery ended on its own (e.g. the subscription does not exist); None if running."""
+        return None
+
 
 class Transport(abc.ABC):
     """Implementations: `PubSubTransport` (google-cloud-pubsub) and `InProcessTransport`."""

@@ -1,0 +1,118 @@
+"""The admin app base of every service: Dockerflow health and version, dead letters."""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import json
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import fastapi
+from fastapi.responses import JSONResponse
+
+from services.common import deadletters, topology
+from services.common.transport import Subscription
+
+log = logging.getLogger("prio_stream.admin")
+
+# Written by the image build (Dockerflow): {"source", "version", "commit", "build"}.
+VERSION_FILES = (Path("version.json"), Path("/app/version.json"))
+
+
+def package_version() -> str:
+    try:
+        return importlib.metadata.version("prio-stream")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+@functools.cache
+def version_info() -> dict:
+    for path in VERSION_FILES:
+        if path.is_file():
+            return json.loads(path.read_text())
+    return {"source": "prio-stream", "version": package_version(), "commit": "unknown"}
+
+
+def check_storage(ctx) -> None:
+    ctx.storage.exists(ctx.settings.inbox_bucket, "__heartbeat__")
+
+
+def check_subscriptions(subscriptions: Mapping[str, Subscription]) -> None:
+    broken = [name for name, sub in subscriptions.items() if sub.error() is not None]
+    if broken:
+        raise RuntimeError(f"streaming pull ended: {', '.join(sorted(broken))}")
+
+
+def check_background(failed: list[str]) -> None:
+    if failed:
+        raise RuntimeError(f"background task(s) ended: {', '.join(failed)}")
+
+
+def dockerflow_router(checks: Mapping[str, Callable[[], None]]) -> fastapi.APIRouter:
+    api = fastapi.APIRouter(tags=["dockerflow"])
+
+    @api.get("/__lbheartbeat__")
+    def lbheartbeat() -> dict:
+        """The process answers (load balancer liveness)."""
+        return {}
+
+    @api.get("/__heartbeat__")
+    def heartbeat() -> JSONResponse:
+        """Every check passes: storage reachable, streaming pulls and background tasks alive."""
+        results = {}
+        for name, check in checks.items():
+            try:
+                check()
+                results[name] = "ok"
+            except Exception as error:
+                log.warning("heartbeat check failed", extra={"check": name,
+                                                             "error": type(error).__name__})
+                results[name] = f"error: {type(error).__name__}"
+        ok = all(value == "ok" for value in results.values())
+        return JSONResponse(
+            {"status": "ok" if ok else "error", "checks": results}, status_code=200 if ok else 500
+        )
+
+    @api.get("/__version__")
+    def version() -> dict:
+        """version.json of the image: source, version, commit."""
+        return version_info()
+
+    return api
+
+
+def dead_letters_router(service: str, ctx) -> fastapi.APIRouter:
+    """Dead letters of the service's own subscriptions (metadata only, never message data)."""
+    api = fastapi.APIRouter(prefix="/dead-letters", tags=["dead letters"])
+    specs = {s.name: s for s in topology.SUBSCRIPTIONS if s.service == service}
+
+    def project_of(spec: topology.SubscriptionSpec) -> str:
+        return topology.subscription_project(spec.name, ctx.settings)
+
+    @api.get("")
+    def list_dead_letters(limit: int = 100) -> dict:
+        """Per subscription: the dead letters waiting in `<topic>-dead-letter-inspect`."""
+        admin = deadletters.admin_of(ctx.transport)
+        return {
+            name: [
+                {"message_id": m.message_id, "attributes": dict(m.attributes), "size": len(m.data)}
+                for m in deadletters.list_messages(admin, project_of(spec), spec.topic, limit)
+            ]
+            for name, spec in specs.items()
+        }
+
+    @api.post("/{subscription}/redrive")
+    def redrive(subscription: str) -> dict:
+        """Publishes the subscription's dead letters to its topic again."""
+        spec = specs.get(subscription)
+        if spec is None:
+            raise fastapi.HTTPException(404, f"{subscription} is not a subscription of {service}")
+        admin = deadletters.admin_of(ctx.transport)
+        count = deadletters.redrive(admin, ctx.transport, project_of(spec), spec.topic)
+        log.info("dead letters re-driven", extra={"subscription": subscription, "count": count})
+        return {"redriven": count}
+
+    return api

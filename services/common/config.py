@@ -1,0 +1,255 @@
+"""All settings of every service: one loader, read from the environment, defaults beside the names."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+
+# What each role cannot start without (names as in docs/architecture.md). Roles not
+# listed here (setup, dead-letters, tests) need nothing beyond the defaults.
+REQUIRED_FOR_ROLE: dict[str, tuple[str, ...]] = {
+    "ingest": ("DATA_CONFIG",),
+    "verifier": (
+        "SERVER_ID",
+        "PRIVATE_KEY_HEX",
+        "SHARED_SECRET",
+        "PUBLIC_KEY_HEX_INTERNAL",
+        "PUBLIC_KEY_HEX_EXTERNAL",
+        "DATA_CONFIG",
+    ),
+    "aggregator": ("SERVER_ID", "DATA_CONFIG"),
+    "publisher": ("SERVER_ID", "DATA_CONFIG"),
+}
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message names the setting, never a secret's value."""
+
+
+class Settings(BaseSettings):
+    """The architecture doc's Settings table; field `foo_bar` is the variable `FOO_BAR`."""
+
+    model_config = SettingsConfigDict(
+        case_sensitive=False, env_ignore_empty=True, extra="ignore", frozen=True
+    )
+
+    # --- identity and secrets
+    server_id: Literal["A", "B"] | None = None
+    private_key_hex: SecretStr | None = None
+    shared_secret: SecretStr | None = None
+    public_key_hex_internal: str | None = None
+    public_key_hex_external: str | None = None
+    prg_mode: Literal["hash", "raw"] = "hash"
+    # batch_id -> n_data; the variable holds a JSON list or a path to a file holding one
+    data_config: Annotated[dict[str, int] | None, NoDecode] = None
+
+    # --- retries toward a late peer
+    retry_limit: int = Field(5, ge=0)
+    retry_delay: float = Field(2.0, gt=0)
+    retry_backoff_exponent: float = Field(2.0, ge=1)
+
+    # --- projects and buckets (defaults follow SERVER_ID: A -> prio-a, B -> prio-b)
+    project_id: str | None = None
+    peer_project_id: str | None = None
+    ingest_project_id: str = "prio-ingest"
+    inbox_bucket: str | None = None
+    private_bucket: str | None = None
+    peer_inbox_bucket: str | None = None
+
+    # --- adapters
+    transport: Literal["pubsub", "inprocess"] = "pubsub"
+    storage: Literal["gcs", "local"] = "gcs"
+    local_storage_dir: Path = Path("./prio-data")
+    max_delivery_attempts: int = Field(5, ge=5, le=100)  # Pub/Sub's own bounds
+    pubsub_max_messages: int = Field(16, gt=0)  # streaming-pull flow control, per subscription
+    pubsub_max_bytes: int = Field(256 * 1024 * 1024, gt=0)
+
+    # --- pipeline bounds
+    partition_max_reports: int = Field(1000, gt=0)
+    partition_max_age_seconds: float = Field(30.0, gt=0)
+    min_batch_size: int = Field(100, gt=0)
+    labels_file: Path | None = None
+
+    # --- HTTP, push authentication, telemetry
+    push_auth: Literal["oidc", "none"] = "oidc"
+    push_audience: str | None = None
+    push_service_account: str | None = None
+    otel_exporter: Literal["otlp", "console", "none"] = "none"
+    port: int = Field(8080, ge=1, le=65535)
+
+    # --- emulators (the standard Google names)
+    pubsub_emulator_host: str | None = None
+    storage_emulator_host: str | None = None
+
+    @field_validator("server_id", mode="before")
+    @classmethod
+    def _upper_server_id(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("private_key_hex")
+    @classmethod
+    def _check_private_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _HEX64.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 64 hexadecimal characters (32 bytes)")
+        return value
+
+    @field_validator("public_key_hex_internal", "public_key_hex_external")
+    @classmethod
+    def _check_public_key(cls, value: str | None) -> str | None:
+        if value is not None and not _HEX64.fullmatch(value):
+            raise ValueError("must be 64 hexadecimal characters (32 bytes)")
+        return value
+
+    @field_validator("shared_secret")
+    @classmethod
+    def _check_shared_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        try:
+            raw = base64.b64decode(value.get_secret_value(), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("must be base64") from None
+        if len(raw) != 16:
+            raise ValueError("must be base64 of exactly 16 bytes")
+        return value
+
+    @field_validator("data_config", mode="before")
+    @classmethod
+    def _parse_data_config(cls, value: Any) -> Any:
+        if value is None or isinstance(value, dict):
+            return value
+        return _parse_data_config(value)
+
+    @field_validator("labels_file")
+    @classmethod
+    def _check_labels_file(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            _read_labels(value)
+        return value
+
+    @model_validator(mode="after")
+    def _derive_defaults(self) -> Settings:
+        own, peer = ("b", "a") if self.server_id == "B" else ("a", "b")
+        defaults = {
+            "project_id": f"prio-{own}",
+            "peer_project_id": f"prio-{peer}",
+            "inbox_bucket": f"prio-{own}-inbox",
+            "private_bucket": f"prio-{own}-private",
+            "peer_inbox_bucket": f"prio-{peer}-inbox",
+        }
+        for name, default in defaults.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, default)
+        return self
+
+    # --- derived values
+
+    @property
+    def private_key(self) -> bytes:
+        return bytes.fromhex(self._secret("private_key_hex"))
+
+    @property
+    def shared_secret_bytes(self) -> bytes:
+        return base64.b64decode(self._secret("shared_secret"))
+
+    @property
+    def peer_server_id(self) -> str:
+        return "A" if self.server_id == "B" else "B"
+
+    @functools.cached_property
+    def labels(self) -> list[str] | None:
+        return None if self.labels_file is None else _read_labels(self.labels_file)
+
+    def _secret(self, name: str) -> str:
+        value = getattr(self, name)
+        if value is None:
+            raise ConfigError(f"{name.upper()} is required")
+        return value.get_secret_value()
+
+    def require(self, *names: str) -> Settings:
+        """Fails with one message naming every missing setting among names."""
+        missing = [n.upper() for n in names if getattr(self, n.lower()) is None]
+        if missing:
+            raise ConfigError(f"missing required setting(s): {', '.join(missing)}")
+        return self
+
+    def require_role(self, role: str) -> Settings:
+        return self.require(*REQUIRED_FOR_ROLE.get(role, ()))
+
+
+def load_settings(role: str | None = None, **overrides: Any) -> Settings:
+    """Reads the environment (overrides win) and checks what role needs; raises ConfigError."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as error:
+        raise ConfigError(_describe(error)) from None
+    except SettingsError as error:  # the message of a settings source may quote a value
+        raise ConfigError(f"unreadable settings: {type(error.__cause__).__name__}") from None
+    return settings.require_role(role) if role else settings
+
+
+def _describe(error: ValidationError) -> str:
+    # Built from locations and messages only: pydantic's own text quotes input values.
+    problems = []
+    for item in error.errors(include_url=False, include_input=False, include_context=False):
+        name = ".".join(str(part) for part in item["loc"]).upper() or "settings"
+        problems.append(f"{name}: {item['msg']}")
+    return "invalid setting(s): " + "; ".join(problems)
+
+
+def _parse_data_config(value: Any) -> dict[str, int]:
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, str) and not text.startswith(("[", "{")):
+        path = Path(text)
+        if not path.is_file():
+            raise ValueError("must be a JSON list or the path of a file holding one")
+        text = path.read_text()
+    try:
+        items = json.loads(text) if isinstance(text, str) else text
+    except json.JSONDecodeError:
+        raise ValueError("is not valid JSON") from None
+    if not isinstance(items, list) or not items:
+        raise ValueError('must be a non-empty list of {"batch_id", "n_data"}')
+    mapping: dict[str, int] = {}
+    for item in items:
+        batch_id = item.get("batch_id") if isinstance(item, dict) else None
+        n_data = item.get("n_data") if isinstance(item, dict) else None
+        if not isinstance(batch_id, str) or not batch_id:
+            raise ValueError("every entry needs a non-empty string batch_id")
+        if isinstance(n_data, bool) or not isinstance(n_data, int) or n_data <= 0:
+            raise ValueError(f"n_data of batch {batch_id!r} must be a positive integer")
+        if batch_id in mapping:
+            raise ValueError(f"batch {batch_id!r} appears twice")
+        mapping[batch_id] = n_data
+    return mapping
+
+
+def _read_labels(path: Path) -> list[str]:
+    try:
+        labels = json.loads(Path(path).read_text())
+    except OSError:
+        raise ValueError("cannot be read") from None
+    except json.JSONDecodeError:
+        raise ValueError("is not valid JSON") from None
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        raise ValueError("must hold a JSON list of strings")
+    return labels
+
+
+def environment_names() -> list[str]:
+    """The variable names the loader reads (for docs and `prio-stream` help)."""
+    return sorted(name.upper() for name in Settings.model_fields)
+
+
+__all__ = ["ConfigError", "REQUIRED_FOR_ROLE", "Settings", "environment_names", "load_settings"]
+

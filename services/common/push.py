@@ -1,0 +1,118 @@
+"""Pub/Sub push endpoints: `POST /push/{subscription}`, envelope in, 2xx = ack, 5xx = nack."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import importlib
+import importlib.util
+import json
+import logging
+from collections.abc import Callable
+from types import ModuleType
+
+import fastapi
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from services.common import errors
+from services.common.config import Settings
+from services.common.transport import Message
+
+log = logging.getLogger("prio_stream.push")
+
+PUSH_AUTH_MODULE = "services.common.push_auth"
+
+
+class MalformedEnvelope(ValueError):
+    """The body is not a Pub/Sub push envelope."""
+
+
+def decode_envelope(body: bytes, subscription: str) -> Message:
+    """The Message in a push envelope {message: {data, attributes, messageId}, subscription}."""
+    try:
+        envelope = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise MalformedEnvelope("body is not JSON") from None
+    message = envelope.get("message") if isinstance(envelope, dict) else None
+    if not isinstance(message, dict):
+        raise MalformedEnvelope("no message object")
+    message_id = message.get("messageId") or message.get("message_id")
+    if not isinstance(message_id, str) or not message_id:
+        raise MalformedEnvelope("no messageId")
+    encoded = message.get("data", "")
+    try:
+        data = base64.b64decode(encoded, validate=True) if encoded else b""
+    except (binascii.Error, TypeError, ValueError):
+        raise MalformedEnvelope("data is not base64") from None
+    attributes = message.get("attributes") or {}
+    if not isinstance(attributes, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in attributes.items()
+    ):
+        raise MalformedEnvelope("attributes are not a string map")
+    source = envelope.get("subscription")
+    if source is not None and (
+        not isinstance(source, str) or source.rsplit("/", 1)[-1] != subscription
+    ):
+        raise MalformedEnvelope("envelope is for another subscription")
+    attempt = envelope.get("deliveryAttempt")  # absent from the emulator's envelopes
+    if attempt is not None and (isinstance(attempt, bool) or not isinstance(attempt, int)):
+        raise MalformedEnvelope("deliveryAttempt is not an integer")
+    return Message(data, attributes, message_id, subscription, attempt)
+
+
+@functools.cache
+def _push_auth() -> ModuleType | None:
+    # Written separately; until it exists, pushes are accepted as with PUSH_AUTH=none.
+    if importlib.util.find_spec(PUSH_AUTH_MODULE) is None:
+        log.warning("no push authentication module: push requests are not authenticated")
+        return None
+    return importlib.import_module(PUSH_AUTH_MODULE)
+
+
+def _authenticate(request: Request, settings: Settings) -> Response | None:
+    module = _push_auth()
+    if module is None:
+        return None
+    try:
+        module.authenticate_push(request.headers.get("authorization"), settings)
+    except module.PushAuthError as error:
+        status = getattr(error, "status_code", 401)
+        log.warning("push rejected", extra={"status": status, "reason": str(error)})
+        return JSONResponse({"error": "unauthorized"}, status_code=status)
+    return None
+
+
+def router(
+    dispatch: Callable[[Message], None], subscriptions: set[str], settings: Settings
+) -> fastapi.APIRouter:
+    """The push endpoint of each subscription the service handles."""
+    api = fastapi.APIRouter(tags=["push"])
+
+    @api.post(
+        "/push/{subscription}",
+        status_code=204,
+        responses={400: {"description": "not a push envelope"}, 404: {}, 500: {}, 503: {}},
+    )
+    async def push(subscription: str, request: Request) -> Response:
+        """Delivers one pushed message to the handler: 204 acks, 5xx nacks."""
+        denied = _authenticate(request, settings)
+        if denied is not None:
+            return denied
+        if subscription not in subscriptions:
+            return JSONResponse({"error": "unknown subscription"}, status_code=404)
+        try:
+            message = decode_envelope(await request.body(), subscription)
+        except MalformedEnvelope as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
+        try:
+            await run_in_threadpool(dispatch, message)
+        except errors.TRANSIENT_ERRORS as error:
+            return JSONResponse({"error": type(error).__name__}, status_code=503)
+        except Exception as error:  # logged by the dispatcher; the body names no data
+            return JSONResponse({"error": type(error).__name__}, status_code=500)
+        return Response(status_code=204)
+
+    return api

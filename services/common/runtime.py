@@ -1,0 +1,255 @@
+"""The service runtime: a service's handlers behind push endpoints or streaming pulls, plus its admin app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import fastapi
+import uvicorn
+
+from services.common import errors, topology
+from services.common import admin, push
+from services.common.config import Settings
+from services.common.storage import Storage
+from services.common.telemetry import Telemetry
+from services.common.transport import Handler, Message, Subscription, Transport
+
+log = logging.getLogger("prio_stream.runtime")
+
+SERVICES = ("ingest", "verifier", "aggregator", "publisher")
+
+
+@dataclass
+class ServiceContext:
+    """Everything a service needs, built once from settings."""
+
+    settings: Settings
+    storage: Storage
+    transport: Transport
+    telemetry: Telemetry
+
+
+@dataclass
+class ServiceDefinition:
+    """What `services/<name>/service.py: build(ctx)` returns."""
+
+    name: str  # "ingest" | "verifier" | "aggregator" | "publisher"
+    handlers: dict[str, Handler]  # subscription name (architecture doc) -> handler
+    router: fastapi.APIRouter | None = None  # the service's own admin routes
+    background: list[Callable[[threading.Event], None]] = field(default_factory=list)
+    # name -> check raising on failure; shown by /__heartbeat__ (storage is always checked)
+    heartbeat_checks: dict[str, Callable[[], None]] = field(default_factory=dict)
+
+
+def build_context(settings: Settings, service_name: str = "prio-stream") -> ServiceContext:
+    """The adapters the settings choose (STORAGE, TRANSPORT, OTEL_EXPORTER)."""
+    from services.common.factory import make_storage, make_transport
+
+    return ServiceContext(
+        settings=settings,
+        storage=make_storage(settings),
+        transport=make_transport(settings),
+        telemetry=Telemetry.from_exporter(settings.otel_exporter, service_name),
+    )
+
+
+def load_definition(name: str, ctx: ServiceContext) -> ServiceDefinition:
+    """`services.<name>.service.build(ctx)`; name may also be `package.module:function`."""
+    if ":" in name:
+        module_name, function = name.split(":", 1)
+    elif name in SERVICES:
+        module_name, function = f"services.{name}.service", "build"
+    else:
+        raise ValueError(f"unknown service {name!r} (one of {', '.join(SERVICES)})")
+    return getattr(importlib.import_module(module_name), function)(ctx)
+
+
+class Dispatcher:
+    """Runs one message through a handler inside a consumer span, counting outcomes."""
+
+    def __init__(self, definition: ServiceDefinition, ctx: ServiceContext):
+        self.definition = definition
+        self.telemetry = ctx.telemetry
+        self._handled = ctx.telemetry.counter(
+            "prio.messages.handled", description="messages by subscription and outcome"
+        )
+        self._latency = ctx.telemetry.histogram(
+            "prio.messages.handle_duration", description="handler time per message"
+        )
+
+    def __call__(self, message: Message) -> None:
+        """Returns to ack; raises to nack."""
+        handler = self.definition.handlers[message.subscription]
+        started = time.monotonic()
+        outcome = "ack"
+        with self.telemetry.consume(f"{message.subscription} process", message.attributes) as span:
+            span.set_attribute("messaging.message.id", message.message_id)
+            span.set_attribute("messaging.destination.subscription.name", message.subscription)
+            if message.delivery_attempt is not None:
+                span.set_attribute("messaging.gcp_pubsub.message.delivery_attempt",
+                                   message.delivery_attempt)
+            try:
+                handler(message)
+            except errors.TRANSIENT_ERRORS as error:
+                outcome = "retry"
+                log.warning("handler will retry", extra=_log_fields(message, error))
+                raise
+            except Exception as error:
+                outcome = "error"
+                log.exception("handler failed", extra=_log_fields(message, error))
+                raise
+            finally:
+                labels = {"subscription": message.subscription, "outcome": outcome}
+                self._handled.add(1, labels)
+                self._latency.record(time.monotonic() - started, labels)
+
+
+def _log_fields(message: Message, error: BaseException) -> dict:
+    return {
+        "subscription": message.subscription,
+        "message_id": message.message_id,
+        "delivery_attempt": message.delivery_attempt,
+        "error": type(error).__name__,
+    }
+
+
+class BackgroundTasks:
+    """The definition's background callables, each on its own thread, sharing one stop event."""
+
+    def __init__(self, definition: ServiceDefinition):
+        self.stop_event = threading.Event()
+        self.threads = [
+            threading.Thread(target=self._run, args=(task,), name=f"bg-{i}", daemon=True)
+            for i, task in enumerate(definition.background)
+        ]
+        self.failed: list[str] = []
+
+    def _run(self, task: Callable[[threading.Event], None]) -> None:
+        try:
+            task(self.stop_event)
+        except Exception:
+            self.failed.append(getattr(task, "__name__", repr(task)))
+            log.exception("background task failed", extra={"task": repr(task)})
+
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.stop_event.set()
+        deadline = time.monotonic() + timeout
+        for thread in self.threads:
+            if thread.is_alive():
+                thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def build_app(
+    definition: ServiceDefinition,
+    ctx: ServiceContext,
+    *,
+    run_background: bool = True,
+    subscriptions: dict[str, Subscription] | None = None,
+) -> fastapi.FastAPI:
+    """Push endpoints `POST /push/{subscription}`, Dockerflow endpoints, dead letters, docs and
+    the service's own router. With run_background, the app's lifespan runs the background tasks
+    (`serve`); the worker runs them itself."""
+    background = BackgroundTasks(definition) if run_background else None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: fastapi.FastAPI):
+        if background is not None:
+            background.start()
+        try:
+            yield
+        finally:
+            if background is not None:
+                await asyncio.to_thread(background.stop)
+
+    app = fastapi.FastAPI(
+        title=f"prio-stream {definition.name}",
+        version=admin.package_version(),
+        lifespan=lifespan,
+    )
+    app.include_router(push.router(Dispatcher(definition, ctx), set(definition.handlers),
+                                   ctx.settings))
+    checks = {"storage": lambda: admin.check_storage(ctx), **definition.heartbeat_checks}
+    if subscriptions is not None:
+        checks["subscriptions"] = lambda: admin.check_subscriptions(subscriptions)
+    if background is not None:
+        checks["background"] = lambda: admin.check_background(background.failed)
+    app.include_router(admin.dockerflow_router(checks))
+    app.include_router(admin.dead_letters_router(definition.name, ctx))
+    if definition.router is not None:
+        app.include_router(definition.router)
+    return app
+
+
+def serve(definition: ServiceDefinition, ctx: ServiceContext) -> None:
+    """`prio-stream serve NAME`: the app (push endpoints + admin) on PORT; uvicorn handles SIGTERM."""
+    app = build_app(definition, ctx, run_background=True)
+    uvicorn.run(app, host="0.0.0.0", port=ctx.settings.port, log_config=None)
+
+
+def run_worker(
+    definition: ServiceDefinition, ctx: ServiceContext, stop: threading.Event | None = None
+) -> int:
+    """`prio-stream worker NAME`: streaming pull on every handler's subscription, the admin app
+    on PORT and the background tasks, until SIGTERM/SIGINT (or `stop`). Returns the exit code."""
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+    subscriptions: dict[str, Subscription] = {}
+    app = build_app(definition, ctx, run_background=False, subscriptions=subscriptions)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="0.0.0.0", port=ctx.settings.port, log_config=None)
+    )
+    http = threading.Thread(target=server.run, name="admin-http", daemon=True)
+    http.start()
+    background = BackgroundTasks(definition)
+    background.start()
+    dispatch = Dispatcher(definition, ctx)
+    for name in definition.handlers:
+        project = topology.subscription_project(name, ctx.settings)
+        subscriptions[name] = ctx.transport.subscribe(project, name, dispatch)
+    log.info("worker started", extra={"service": definition.name,
+                                      "subscriptions": sorted(subscriptions)})
+    exit_code = 0
+    while not stop.wait(1.0):
+        broken = {n: s.error() for n, s in subscriptions.items() if s.error() is not None}
+        if broken or not http.is_alive():
+            for name, error in broken.items():
+                log.error("subscription failed", extra={"subscription": name,
+                                                        "error": repr(error)})
+            exit_code = 1
+            break
+    log.info("worker stopping", extra={"service": definition.name})
+    for subscription in subscriptions.values():
+        subscription.stop()  # waits for in-flight handlers: their acks still go out
+    background.stop()
+    server.should_exit = True
+    http.join(timeout=10)
+    ctx.telemetry.shutdown()
+    return exit_code
+
+
+__all__ = [
+    "BackgroundTasks",
+    "Dispatcher",
+    "SERVICES",
+    "ServiceContext",
+    "ServiceDefinition",
+    "build_app",
+    "build_context",
+    "load_definition",
+    "run_worker",
+    "serve",
+]

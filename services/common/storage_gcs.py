@@ -1,0 +1,67 @@
+"""GcsStorage: the storage interface on Google Cloud Storage (or STORAGE_EMULATOR_HOST)."""
+
+from __future__ import annotations
+
+from google.api_core import exceptions
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import storage
+
+from services.common.storage import ObjectNotFound, Storage
+
+
+class GcsStorage(Storage):
+    """Create-only writes with `if_generation_match=0`: GCS answers 412 if the object exists.
+
+    The client retries transient failures itself; a create retried after a lost response
+    finds its own object (412) and returns False, which callers treat as done.
+    """
+
+    def __init__(self, project: str | None = None, emulator_host: str | None = None):
+        if emulator_host:
+            endpoint = emulator_host if "://" in emulator_host else f"http://{emulator_host}"
+            self.client = storage.Client(
+                project=project or "emulator",
+                credentials=AnonymousCredentials(),
+                client_options={"api_endpoint": endpoint},
+            )
+        else:
+            self.client = storage.Client(project=project)
+
+    def _blob(self, bucket: str, name: str) -> storage.Blob:
+        return self.client.bucket(bucket).blob(name)
+
+    def ensure_bucket(self, bucket: str) -> None:
+        try:
+            self.client.create_bucket(bucket)
+        except exceptions.Conflict:
+            pass
+
+    def create(self, bucket: str, name: str, data: bytes) -> bool:
+        try:
+            self._blob(bucket, name).upload_from_string(
+                data, content_type="application/octet-stream", if_generation_match=0
+            )
+        except exceptions.PreconditionFailed:
+            return False
+        return True
+
+    def read(self, bucket: str, name: str) -> bytes:
+        try:
+            return self._blob(bucket, name).download_as_bytes()
+        except exceptions.NotFound:
+            raise ObjectNotFound(f"{bucket}/{name}") from None
+
+    def exists(self, bucket: str, name: str) -> bool:
+        return self._blob(bucket, name).exists()
+
+    def list(self, bucket: str, prefix: str) -> list[str]:
+        try:
+            return sorted(blob.name for blob in self.client.list_blobs(bucket, prefix=prefix))
+        except exceptions.NotFound:  # no such bucket: nothing under any prefix
+            return []
+
+    def delete(self, bucket: str, name: str) -> None:
+        try:
+            self._blob(bucket, name).delete()
+        except exceptions.NotFound:
+            pass

