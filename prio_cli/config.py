@@ -36,7 +36,9 @@ def _public_key(hex_text: str, option: str) -> PublicKey:
     try:
         return PublicKey.from_hex(hex_text)
     except PrioError as error:
-        raise click.BadParameter(f"not a usable public key ({error.reason.name})", param_hint=option)
+        raise click.BadParameter(
+            f"not a usable public key ({error.reason.name})", param_hint=option
+        )
 
 
 def client_config(batch_id: bytes, n_data: int, prg_mode: str, key_a_hex: str, key_b_hex: str):

@@ -13,7 +13,6 @@ import uuid
 import click
 
 from libprio_ctypes import Client
-
 from prio_cli.config import client_config
 from prio_cli.options import data_config, input_1, output_2, public_keys
 from prio_cli.records import encode_payload, output_path, read_lines, write_line
@@ -50,11 +49,7 @@ def parse_vector(number: int, text: str, n_data: int) -> bytes:
 
 def read_vectors(path: str, n_data: int) -> list[bytes]:
     """The bit vectors of the input; blank lines are skipped."""
-    return [
-        parse_vector(number, text, n_data)
-        for number, text in read_lines(path)
-        if text.strip()
-    ]
+    return [parse_vector(number, text, n_data) for number, text in read_lines(path) if text.strip()]
 
 
 @click.command()
@@ -62,8 +57,16 @@ def read_vectors(path: str, n_data: int) -> list[bytes]:
 @public_keys
 @input_1('Client inputs: NDJSON lines {"payload": [0 or 1, ... n-data values]}.')
 @output_2
-def encode_shares(batch_id, n_data, prg_mode, public_key_hex_internal, public_key_hex_external,
-                  input, output_a, output_b):
+def encode_shares(
+    batch_id,
+    n_data,
+    prg_mode,
+    public_key_hex_internal,
+    public_key_hex_external,
+    input,
+    output_a,
+    output_b,
+):
     """Encode and encrypt client bit vectors into shares for server A and server B.
 
     --public-key-hex-internal is server A's key, --public-key-hex-external server B's. Each
@@ -72,14 +75,17 @@ def encode_shares(batch_id, n_data, prg_mode, public_key_hex_internal, public_ke
     """
     if os.path.realpath(output_a) == os.path.realpath(output_b):
         raise click.UsageError("--output-A and --output-B must be different directories")
-    config = client_config(batch_id, n_data, prg_mode, public_key_hex_internal,
-                           public_key_hex_external)
+    config = client_config(
+        batch_id, n_data, prg_mode, public_key_hex_internal, public_key_hex_external
+    )
     vectors = read_vectors(input, n_data)
     client = Client(config)
     path_a, path_b = output_path(output_a, input), output_path(output_b, input)
-    with open(path_a, "w", encoding="utf-8") as file_a, \
-            open(path_b, "w", encoding="utf-8") as file_b, \
-            progress(vectors, "encode-shares") as bar:
+    with (
+        open(path_a, "w", encoding="utf-8") as file_a,
+        open(path_b, "w", encoding="utf-8") as file_b,
+        progress(vectors, "encode-shares") as bar,
+    ):
         for vector in bar:
             share_a, share_b = client.encode(vector)
             record_id = str(uuid.uuid4())

@@ -10,9 +10,10 @@ depend on the chunking.
 from __future__ import annotations
 
 import itertools
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import click
+
 from libprio_ctypes import (
     PrioError,
     Reason,
@@ -24,7 +25,6 @@ from libprio_ctypes import (
     valid_mask,
     verify2_partition,
 )
-
 from prio_cli.config import ServerSetup
 from prio_cli.records import PacketIndex, Record, Rejected
 from prio_cli.report import Tally
@@ -33,18 +33,20 @@ CHUNK_RECORDS = 256
 
 
 def _chunks(entries: Iterable[Record | Rejected], tally: Tally):
-    """Lists of loadable-looking records; lines that are not records are tallied on the way."""
+    """Lists of loadable-looking records; lines that are not records are tallied on the way.
+    Rejections of a chunk are reported in line order once the caller is done with it."""
     iterator = iter(entries)
     while chunk := list(itertools.islice(iterator, CHUNK_RECORDS)):
-        records = []
-        for entry in chunk:
-            tally.total += 1
-            if isinstance(entry, Rejected):
-                tally.reject(entry.line, entry.id, entry.reason)
-            else:
-                records.append(entry)
-        if records:
-            yield records
+        with tally.in_line_order():
+            records = []
+            for entry in chunk:
+                tally.total += 1
+                if isinstance(entry, Rejected):
+                    tally.reject(entry.line, entry.id, entry.reason)
+                else:
+                    records.append(entry)
+            if records:
+                yield records
 
 
 def _load(setup: ServerSetup, records: list[Record]):

@@ -14,10 +14,9 @@ two orders give the same bytes.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from libprio_ctypes import PrioError, Server
-
 from prio_cli.config import ServerSetup
 from prio_cli.records import PacketIndex, Record, Rejected
 from prio_cli.report import Tally

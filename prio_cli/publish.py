@@ -11,7 +11,6 @@ import uuid
 import click
 
 from libprio_ctypes import Config, PrgMode, PrioError, final
-
 from prio_cli.options import data_config, input_2, output_1, public_keys, server_config
 from prio_cli.records import output_path, write_object
 
@@ -41,11 +40,22 @@ def read_total_share(path: str, option: str) -> bytes:
     "This server's aggregate file (output of its aggregate step).",
     "The peer server's aggregate file.",
 )
-@output_1("Directory for the result (created if missing; the file keeps the name of "
-          "--input-internal).")
-def publish(batch_id, n_data, prg_mode, server_id, private_key_hex, shared_secret,
-            public_key_hex_internal, public_key_hex_external, input_internal, input_external,
-            output):
+@output_1(
+    "Directory for the result (created if missing; the file keeps the name of --input-internal)."
+)
+def publish(
+    batch_id,
+    n_data,
+    prg_mode,
+    server_id,
+    private_key_hex,
+    shared_secret,
+    public_key_hex_internal,
+    public_key_hex_external,
+    input_internal,
+    input_external,
+    output,
+):
     """Add both servers' total shares into the final counts.
 
     Writes one JSON object, {"id": uuid4, "timestamp": UTC ISO-8601, "payload": [counts]},
@@ -64,6 +74,6 @@ def publish(batch_id, n_data, prg_mode, server_id, private_key_hex, shared_secre
             f"the total shares do not combine ({error.reason.name}): they must be server A's "
             f"and server B's aggregates of the same batch, with --n-data {n_data}"
         )
-    timestamp = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    timestamp = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     result = {"id": str(uuid.uuid4()), "timestamp": timestamp.isoformat(), "payload": counts}
     write_object(output_path(output, input_internal), result)

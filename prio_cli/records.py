@@ -11,8 +11,8 @@ import base64
 import binascii
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 
 @dataclass
@@ -59,8 +59,7 @@ def parse_line(number: int, text: str) -> Record | Rejected:
 def read_lines(path: str) -> Iterator[tuple[int, str]]:
     # newline="\n": a stray "\r" or U+2028 inside a line must not split it into two records.
     with open(path, encoding="utf-8", errors="replace", newline="\n") as file:
-        for number, text in enumerate(file, start=1):
-            yield number, text
+        yield from enumerate(file, start=1)
 
 
 def read_records(path: str) -> list[Record | Rejected]:

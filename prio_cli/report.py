@@ -19,6 +19,7 @@ class Tally:
         self.step = step
         self.total = 0
         self.reasons: collections.Counter[str] = collections.Counter()
+        self._held: list[tuple[int, str]] | None = None
 
     @property
     def errors(self) -> int:
@@ -27,7 +28,23 @@ class Tally:
     def reject(self, line: int, record_id: str | None, reason: str) -> None:
         self.reasons[reason] += 1
         where = f"line {line}" if record_id is None else f"line {line} (id {record_id})"
-        click.echo(f"{self.step}: {where}: {reason}", err=True)
+        message = f"{self.step}: {where}: {reason}"
+        if self._held is None:
+            click.echo(message, err=True)
+        else:
+            self._held.append((line, message))
+
+    @contextmanager
+    def in_line_order(self):
+        """Hold the rejections of a block and report them sorted by line (the batch API
+        finds some failures only after the whole block was read)."""
+        self._held = []
+        try:
+            yield
+        finally:
+            held, self._held = sorted(self._held), None
+            for _, message in held:
+                click.echo(message, err=True)
 
     def warn(self, message: str) -> None:
         click.echo(f"{self.step}: warning: {message}", err=True)

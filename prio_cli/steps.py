@@ -11,7 +11,6 @@ import dataclasses
 import click
 
 from libprio_ctypes import partition_evaluation_point
-
 from prio_cli import fixed_point, per_record
 from prio_cli.config import ServerSetup, server_setup
 from prio_cli.options import (
@@ -35,7 +34,7 @@ from prio_cli.records import (
 )
 from prio_cli.report import Tally, progress
 
-RAW_INPUT_HELP = "This server's raw shares: NDJSON lines {\"id\", \"payload\": base64}."
+RAW_INPUT_HELP = 'This server\'s raw shares: NDJSON lines {"id", "payload": base64}.'
 
 
 def _setup(options: dict) -> ServerSetup:
@@ -84,8 +83,10 @@ def _write_packets(path: str, packets) -> None:
 @public_keys
 @evaluation_point
 @input_1(RAW_INPUT_HELP)
-@output_1("Directory for this server's verify1 packets (created if missing; the file keeps "
-          "the input's name).")
+@output_1(
+    "Directory for this server's verify1 packets (created if missing; the file keeps "
+    "the input's name)."
+)
 def verify1(**options):
     """Load this server's shares and write its verify1 packets (first round of the proof check).
 
@@ -110,8 +111,10 @@ def verify1(**options):
     "This server's verify1 file (output of its verify1 step).",
     "The peer server's verify1 file.",
 )
-@output_1("Directory for this server's verify2 packets (created if missing; the file keeps "
-          "the name of --input-internal).")
+@output_1(
+    "Directory for this server's verify2 packets (created if missing; the file keeps "
+    "the name of --input-internal)."
+)
 def verify2(**options):
     """Combine both servers' verify1 packets into this server's verify2 packets.
 
@@ -140,8 +143,10 @@ def verify2(**options):
     "This server's verify2 file (output of its verify2 step).",
     "The peer server's verify2 file.",
 )
-@output_1("Directory for this server's aggregate (created if missing; the file keeps the "
-          "name of --input-internal).")
+@output_1(
+    "Directory for this server's aggregate (created if missing; the file keeps the "
+    "name of --input-internal)."
+)
 def aggregate(**options):
     """Sum the shares of the records whose proof checks into this server's total share.
 
