@@ -1,6 +1,8 @@
 /* GF(p) operations that are not worth inlining: inversion, byte conversions, roots. */
 #include "field.h"
 
+#include <string.h>
+
 #define GENERATOR ((((fe)0x2597c14f48ULL) << 48) | (fe)0xd5b65ed8dccaULL)
 #define LOG_ROOTS 19
 
@@ -41,17 +43,21 @@ void fe_batch_inv(fe *out, const fe *in, size_t n, fe *scratch) {
     }
 }
 
-fe fe_from_le16(const uint8_t b[16]) {
-    fe x = 0;
-    for (int i = 15; i >= 0; i--) x = (x << 8) | b[i];
+static inline uint64_t load_le64(const uint8_t *b) {
+    uint64_t x = 0;
+    for (int i = 7; i >= 0; i--) x = (x << 8) | b[i];
     return x;
 }
 
+static inline void store_le64(uint64_t x, uint8_t *b) {
+    for (int i = 0; i < 8; i++) b[i] = (uint8_t)(x >> (8 * i));
+}
+
+fe fe_from_le16(const uint8_t b[16]) { return ((fe)load_le64(b + 8) << 64) | load_le64(b); }
+
 void fe_to_le16(fe x, uint8_t b[16]) {
-    for (int i = 0; i < 16; i++) {
-        b[i] = (uint8_t)x;
-        x >>= 8;
-    }
+    store_le64((uint64_t)x, b);
+    store_le64((uint64_t)(x >> 64), b + 8);
 }
 
 int fe_from_be(const uint8_t *b, size_t len, fe *out) {
@@ -61,7 +67,14 @@ int fe_from_be(const uint8_t *b, size_t len, fe *out) {
     }
     if (len > FE_MAX_BE) return -1;
     fe x = 0;
-    for (size_t i = 0; i < len; i++) x = (x << 8) | b[i];
+    if (len > 8) {
+        uint64_t low = 0;
+        for (size_t i = len - 8; i < len; i++) low = (low << 8) | b[i];
+        for (size_t i = 0; i < len - 8; i++) x = (x << 8) | b[i];
+        x = (x << 64) | low;
+    } else {
+        for (size_t i = 0; i < len; i++) x = (x << 8) | b[i];
+    }
     if (x >= FE_P) return -1;
     *out = x;
     return 0;

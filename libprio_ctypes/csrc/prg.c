@@ -105,25 +105,31 @@ int prg_eval_point(prg *g, int32_t n_data, fe *r, uint64_t *consumed) {
     return rc;
 }
 
-/* sample_below(p): 12 bytes per attempt, candidate = byte 11 || bytes 1..10 */
+static inline uint64_t load_be64(const uint8_t *b) {
+    uint64_t x = 0;
+    for (int i = 0; i < 8; i++) x = (x << 8) | b[i];
+    return x;
+}
+
+/* sample_below(p) (§4.3 with k = 11, mask 0xff): 12 bytes per attempt,
+ * candidate = byte 11 || bytes 1..10 */
+static inline fe candidate(const uint8_t c[12]) {
+    uint64_t high = ((uint64_t)c[11] << 16) | ((uint64_t)c[1] << 8) | c[2];
+    return ((fe)high << 64) | load_be64(c + 3);
+}
+
 static int sample_p(prg *g, fe *out) {
     for (;;) {
-        if (g->len - g->pos < 12) {
+        fe v;
+        if (g->len - g->pos >= 12) {
+            v = candidate(g->buf + g->pos);
+            g->pos += 12;
+        } else {
             uint8_t c[12];
             int rc = prg_read(g, c, 12);
             if (rc) return rc;
-            fe v = c[11];
-            for (int i = 1; i < 11; i++) v = (v << 8) | c[i];
-            if (v < FE_P) {
-                *out = v;
-                return PRIO_OK;
-            }
-            continue;
+            v = candidate(c);
         }
-        const uint8_t *c = g->buf + g->pos;
-        g->pos += 12;
-        fe v = c[11];
-        for (int i = 1; i < 11; i++) v = (v << 8) | c[i];
         if (v < FE_P) {
             *out = v;
             return PRIO_OK;
@@ -131,14 +137,26 @@ static int sample_p(prg *g, fe *out) {
     }
 }
 
-int prg_expand(prg *g, fe *data, size_t n_data, fe *h, size_t n_h) {
-    for (size_t i = 0; i < n_data; i++) {
-        int rc = sample_p(g, &data[i]);
-        if (rc) return rc;
-    }
-    for (size_t i = 0; i < n_h; i++) {
-        int rc = sample_p(g, &h[i]);
-        if (rc) return rc;
+/* n samples below p, branch-free over the buffered stream (acceptance is a coin flip) */
+static int fill(prg *g, fe *out, size_t n) {
+    size_t k = 0;
+    while (k < n) {
+        while (k < n && g->len - g->pos >= 12) {
+            fe v = candidate(g->buf + g->pos);
+            g->pos += 12;
+            out[k] = v;
+            k += v < FE_P;
+        }
+        if (k < n) {
+            int rc = sample_p(g, &out[k]);
+            if (rc) return rc;
+            k++;
+        }
     }
     return PRIO_OK;
+}
+
+int prg_expand(prg *g, fe *data, size_t n_data, fe *h, size_t n_h) {
+    int rc = fill(g, data, n_data);
+    return rc ? rc : fill(g, h, n_h);
 }
