@@ -64,7 +64,7 @@ class BatchId(click.ParamType):
 
 
 class SubmissionDate(click.ParamType):
-    """A date as YYYY-MM-DD, returned as that exact text (it is hashed into the evaluation point)."""
+    """A date as YYYY-MM-DD, returned as that text (it is hashed into the evaluation point)."""
 
     name = "YYYY-MM-DD"
 
@@ -88,6 +88,7 @@ def data_config(func):
             click.option(
                 "--batch-id",
                 envvar="BATCH_ID",
+                show_envvar=True,
                 required=True,
                 type=BatchId(),
                 help="Batch identifier shared by clients and servers; bound into every packet.",
@@ -95,6 +96,7 @@ def data_config(func):
             click.option(
                 "--n-data",
                 envvar="N_DATA",
+                show_envvar=True,
                 required=True,
                 type=click.IntRange(1, MAX_DATA_FIELDS),
                 help="Length of the clients' bit vectors.",
@@ -102,6 +104,7 @@ def data_config(func):
             click.option(
                 "--prg-mode",
                 envvar="PRG_MODE",
+                show_envvar=True,
                 type=click.Choice(["raw", "hash"]),
                 default="hash",
                 show_default=True,
@@ -123,6 +126,7 @@ def server_config(required: bool = True):
                 click.option(
                     "--server-id",
                     envvar="SERVER_ID",
+                    show_envvar=True,
                     required=required,
                     type=click.Choice(["A", "B"]),
                     help="Which of the two servers runs this step.",
@@ -130,6 +134,7 @@ def server_config(required: bool = True):
                 click.option(
                     "--private-key-hex",
                     envvar="PRIVATE_KEY_HEX",
+                    show_envvar=True,
                     required=required,
                     type=HexKey(),
                     help="This server's X25519 private key as 64 hex characters (secret).",
@@ -137,6 +142,7 @@ def server_config(required: bool = True):
                 click.option(
                     "--shared-secret",
                     envvar="SHARED_SECRET",
+                    show_envvar=True,
                     required=required,
                     type=SharedSecret(),
                     help="The servers' shared secret: base64 of 16 bytes (secret).",
@@ -154,6 +160,7 @@ def public_keys(func):
             click.option(
                 "--public-key-hex-internal",
                 envvar="PUBLIC_KEY_HEX_INTERNAL",
+                show_envvar=True,
                 required=True,
                 type=HexKey(),
                 help="Public key of this server (for encode-shares: server A's) as 64 hex "
@@ -162,6 +169,7 @@ def public_keys(func):
             click.option(
                 "--public-key-hex-external",
                 envvar="PUBLIC_KEY_HEX_EXTERNAL",
+                show_envvar=True,
                 required=True,
                 type=HexKey(),
                 help="Public key of the peer server (for encode-shares: server B's) as 64 hex "
@@ -178,6 +186,7 @@ def evaluation_point(func):
             click.option(
                 "--evaluation-point",
                 envvar="EVALUATION_POINT",
+                show_envvar=True,
                 type=click.Choice(["per-record", "fixed"]),
                 default="per-record",
                 show_default=True,
@@ -191,6 +200,7 @@ def evaluation_point(func):
             click.option(
                 "--submission-date",
                 envvar="SUBMISSION_DATE",
+                show_envvar=True,
                 type=SubmissionDate(),
                 default="1970-01-01",
                 show_default=True,
@@ -200,6 +210,7 @@ def evaluation_point(func):
             click.option(
                 "--partition-id",
                 envvar="PARTITION_ID",
+                show_envvar=True,
                 default="0",
                 show_default=True,
                 help="With --evaluation-point fixed: the partition's id within its batch and "
@@ -219,7 +230,12 @@ def _output_dir():
 
 def input_1(help_text: str):
     return click.option(
-        "--input", envvar="INPUT", required=True, type=_input_path(), help=help_text
+        "--input",
+        envvar="INPUT",
+        show_envvar=True,
+        required=True,
+        type=_input_path(),
+        help=help_text,
     )
 
 
@@ -231,6 +247,7 @@ def input_2(help_internal: str, help_external: str):
                 click.option(
                     "--input-internal",
                     envvar="INPUT_INTERNAL",
+                    show_envvar=True,
                     required=True,
                     type=_input_path(),
                     help=help_internal,
@@ -238,6 +255,7 @@ def input_2(help_internal: str, help_external: str):
                 click.option(
                     "--input-external",
                     envvar="INPUT_EXTERNAL",
+                    show_envvar=True,
                     required=True,
                     type=_input_path(),
                     help=help_external,
@@ -250,7 +268,12 @@ def input_2(help_internal: str, help_external: str):
 
 def output_1(help_text: str):
     return click.option(
-        "--output", envvar="OUTPUT", required=True, type=_output_dir(), help=help_text
+        "--output",
+        envvar="OUTPUT",
+        show_envvar=True,
+        required=True,
+        type=_output_dir(),
+        help=help_text,
     )
 
 
@@ -262,6 +285,7 @@ def output_2(func):
                 "--output-A",
                 "output_a",
                 envvar="OUTPUT_A",
+                show_envvar=True,
                 required=True,
                 type=_output_dir(),
                 help="Directory for server A's shares (created if missing); the file keeps "
@@ -271,6 +295,7 @@ def output_2(func):
                 "--output-B",
                 "output_b",
                 envvar="OUTPUT_B",
+                show_envvar=True,
                 required=True,
                 type=_output_dir(),
                 help="Directory for server B's shares (created if missing); the file keeps "

@@ -11,7 +11,14 @@ import uuid
 import click
 
 from libprio_ctypes import Config, PrgMode, PrioError, final
-from prio_cli.options import data_config, input_2, output_1, public_keys, server_config
+from prio_cli.options import (
+    data_config,
+    evaluation_point,
+    input_2,
+    output_1,
+    public_keys,
+    server_config,
+)
 from prio_cli.records import output_path, write_object
 
 
@@ -36,6 +43,7 @@ def read_total_share(path: str, option: str) -> bytes:
 @data_config
 @server_config(required=False)
 @public_keys
+@evaluation_point
 @input_2(
     "This server's aggregate file (output of its aggregate step).",
     "The peer server's aggregate file.",
@@ -44,24 +52,14 @@ def read_total_share(path: str, option: str) -> bytes:
     "Directory for the result (created if missing; the file keeps the name of --input-internal)."
 )
 def publish(
-    batch_id,
-    n_data,
-    prg_mode,
-    server_id,
-    private_key_hex,
-    shared_secret,
-    public_key_hex_internal,
-    public_key_hex_external,
-    input_internal,
-    input_external,
-    output,
+    batch_id, n_data, prg_mode, server_id, input_internal, input_external, output, **_unused
 ):
     """Add both servers' total shares into the final counts.
 
     Writes one JSON object, {"id": uuid4, "timestamp": UTC ISO-8601, "payload": [counts]},
     without a trailing newline (as prio-processor). --server-id tells which share is A's
-    (default A); the private key and shared secret are accepted for prio-processor's scripts
-    but not needed.
+    (default A). The private key, shared secret and evaluation-point options are not needed;
+    they are accepted so that one set of server options serves every step.
     """
     own = read_total_share(input_internal, "--input-internal")
     peer = read_total_share(input_external, "--input-external")

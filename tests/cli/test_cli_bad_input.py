@@ -169,31 +169,37 @@ def verify1_args(tmp_path, **changes):
     return ["verify1", *args, "--input", PROCESSOR.raw("A"), "--output", tmp_path]
 
 
+def invalid(option, env, message):
+    """click's wording for an option that can also come from the environment."""
+    return f"Invalid value for '{option}' (env var: '{env}'): {message}"
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
         ({"--private-key-hex": SECRET_HEX[:10]},
-         "Invalid value for '--private-key-hex': must be 64 hex characters, got 10"),
+         invalid("--private-key-hex", "PRIVATE_KEY_HEX", "must be 64 hex characters, got 10")),
         ({"--private-key-hex": "Z" + SECRET_HEX[1:]},
-         "Invalid value for '--private-key-hex': must be 64 hex characters (0-9, A-F)"),
+         invalid("--private-key-hex", "PRIVATE_KEY_HEX",
+                 "must be 64 hex characters (0-9, A-F)")),
         ({"--private-key-hex": "00" + SECRET_HEX[2:]},
-         ("Invalid value for '--private-key-hex': does not belong to "
-          "--public-key-hex-internal")),
+         "Invalid value for '--private-key-hex': does not belong to --public-key-hex-internal"),
         ({"--public-key-hex-external": "AB"},
-         "Invalid value for '--public-key-hex-external': must be 64 hex characters, got 2"),
+         invalid("--public-key-hex-external", "PUBLIC_KEY_HEX_EXTERNAL",
+                 "must be 64 hex characters, got 2")),
         ({"--shared-secret": "nedME1QT1TS+7asOVOBq"},
-         "Invalid value for '--shared-secret': must encode 16 bytes, got 15 bytes"),
+         invalid("--shared-secret", "SHARED_SECRET", "must encode 16 bytes, got 15 bytes")),
         ({"--shared-secret": "ned*ME1QT1TS+7asOVOBqnA=="},
-         "Invalid value for '--shared-secret': is not valid base64"),
+         invalid("--shared-secret", "SHARED_SECRET", "is not valid base64")),
         ({"--server-id": "C"},
-         "Invalid value for '--server-id': 'C' is not one of 'A', 'B'."),
+         invalid("--server-id", "SERVER_ID", "'C' is not one of 'A', 'B'.")),
         ({"--n-data": "0"},
-         "Invalid value for '--n-data': 0 is not in the range 1<=x<=262143."),
+         invalid("--n-data", "N_DATA", "0 is not in the range 1<=x<=262143.")),
         ({"--prg-mode": "sha"},
-         "Invalid value for '--prg-mode': 'sha' is not one of 'raw', 'hash'."),
+         invalid("--prg-mode", "PRG_MODE", "'sha' is not one of 'raw', 'hash'.")),
         ({"--submission-date": "2024-13-01", "--evaluation-point": "fixed"},
-         ("Invalid value for '--submission-date': '2024-13-01' is not a date in the form "
-          "YYYY-MM-DD")),
+         invalid("--submission-date", "SUBMISSION_DATE",
+                 "'2024-13-01' is not a date in the form YYYY-MM-DD")),
     ],
 )  # fmt: skip
 def test_bad_options_are_usage_errors_without_secrets(changes, message, invoke, tmp_path):
@@ -210,7 +216,7 @@ def test_missing_input_file_is_a_usage_error(invoke, tmp_path):
     args = verify1_args(tmp_path)
     args[args.index("--input") + 1] = tmp_path / "nope.ndjson"
     result = invoke(args, expect=2)
-    assert "Invalid value for '--input': File " in result.stderr
+    assert "Invalid value for '--input' (env var: 'INPUT'): File " in result.stderr
     assert "does not exist." in result.stderr
 
 
@@ -272,7 +278,13 @@ def test_encode_rejects_bad_keys_and_same_output_dirs(invoke, tmp_path):
     lines = '{"payload": [1, 0, 1, 0, 1]}\n'
     result = invoke(encode_args(tmp_path, lines, **{"--public-key-hex-internal": "00"}), expect=2)
     assert result.stderr.endswith(
-        "Error: Invalid value for '--public-key-hex-internal': must be 64 hex characters, got 2\n"
+        "Error: "
+        + invalid(
+            "--public-key-hex-internal",
+            "PUBLIC_KEY_HEX_INTERNAL",
+            "must be 64 hex characters, got 2",
+        )
+        + "\n"
     )
     args = encode_args(tmp_path, lines)
     args[args.index("--output-B") + 1] = tmp_path / "a"
