@@ -1,1 +1,1 @@
-"""Benchmarks of prio-stream, one module per suite (`python -m benchmarks [SUITE ...] [--quick]`)."""
+"""Benchmarks of prio-stream, one module per suite: `python -m benchmarks [SUITE ...]`."""

@@ -14,7 +14,7 @@ from libprio_ctypes import (
 )
 
 # n_data -> reports per measurement; fewer for big vectors so that each size takes seconds.
-SIZES = {128: 400, 2046: 200, 10000: 50}
+SIZES = {128: 1000, 2046: 400, 10000: 100}
 QUICK_SIZES = {128: 50, 2046: 20, 10000: 5}
 REPEATS, QUICK_REPEATS = 5, 2
 

@@ -40,10 +40,12 @@ def parse_vector(number: int, text: str, n_data: int) -> bytes:
         raise _bad(number, "payload is not a list")
     if len(values) != n_data:
         raise _bad(number, f"payload has {len(values)} values, --n-data is {n_data}")
-    for position, value in enumerate(values):
-        # bool is an int in Python; JSON true/false are not bits of the vector.
-        if type(value) is not int or value not in (0, 1):
-            raise _bad(number, f"value {_short(value)} at position {position} is not 0 or 1")
+    # Set tests first: a per-value Python loop would cost more than encoding a long vector.
+    if not (set(map(type, values)) <= {int} and set(values) <= {0, 1}):
+        for position, value in enumerate(values):
+            # bool is an int in Python; JSON true/false are not bits of the vector.
+            if type(value) is not int or value not in (0, 1):
+                raise _bad(number, f"value {_short(value)} at position {position} is not 0 or 1")
     return bytes(values)
 
 
