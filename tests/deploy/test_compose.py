@@ -206,8 +206,8 @@ def check_test_keys(directory: Path) -> None:
     assert a["PRIVATE_KEY_HEX"] != b["PRIVATE_KEY_HEX"]
     assert a["SHARED_SECRET"] == b["SHARED_SECRET"]
     assert len(base64.b64decode(a["SHARED_SECRET"], validate=True)) == 16
-    assert clients == {"PUBLIC_KEY_HEX_INTERNAL": a["PUBLIC_KEY_HEX_INTERNAL"],
-                       "PUBLIC_KEY_HEX_EXTERNAL": b["PUBLIC_KEY_HEX_INTERNAL"]}
+    assert clients == {"PUBLIC_KEY_HEX_A": a["PUBLIC_KEY_HEX_INTERNAL"],
+                       "PUBLIC_KEY_HEX_B": b["PUBLIC_KEY_HEX_INTERNAL"]}
 
 
 def test_committed_test_keys_are_consistent_and_marked():
