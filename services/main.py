@@ -15,9 +15,29 @@ from services.common import topology
 from services.common.config import ConfigError, Settings, load_settings
 from services.common.runtime import SERVICES
 
-# Modules adding a subcommand: each defines `command: click.Command` (its name is the
-# subcommand's). A module not written yet is left out; one that fails to import fails loudly.
-EXTENSIONS = ("services.embedded", "services.loadgen")
+# Subcommands living in their own module: name -> module defining `command: click.Command`.
+# Imported only when invoked (so `worker` never loads them); a module not written yet is
+# left out of the list.
+EXTENSIONS = {"embedded": "services.embedded", "loadgen": "services.loadgen"}
+
+
+class _Commands(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        present = [n for n, m in EXTENSIONS.items() if importlib.util.find_spec(m) is not None]
+        return sorted([*super().list_commands(ctx), *present])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in EXTENSIONS and importlib.util.find_spec(EXTENSIONS[name]) is not None:
+            command = getattr(importlib.import_module(EXTENSIONS[name]), "command", None)
+            if isinstance(command, click.Command):
+                return command
+            problem = f"{EXTENSIONS[name]} defines no click `command` (yet)"
+
+            def unavailable() -> None:
+                raise click.ClickException(problem)
+
+            return click.Command(name, callback=unavailable, help=problem)
+        return super().get_command(ctx, name)
 
 
 def _settings(role: str | None = None) -> Settings:
@@ -27,7 +47,7 @@ def _settings(role: str | None = None) -> Settings:
         raise click.ClickException(str(error)) from None
 
 
-@click.group()
+@click.group(cls=_Commands)
 def cli() -> None:
     """Prio aggregation as Pub/Sub stream-processing services."""
 
@@ -191,14 +211,6 @@ def dead_letters_discard(project, topics, message_ids, discard_all) -> None:
         count = deadletters.discard(admin, project, topic, set(message_ids) or None)
         click.echo(f"{topic}: {count} discarded")
 
-
-def _add_extensions() -> None:
-    for module_name in EXTENSIONS:
-        if importlib.util.find_spec(module_name) is not None:
-            cli.add_command(importlib.import_module(module_name).command)
-
-
-_add_extensions()
 
 if __name__ == "__main__":
     cli()

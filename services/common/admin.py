@@ -6,7 +6,7 @@ import functools
 import importlib.metadata
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import fastapi
@@ -84,10 +84,11 @@ def dockerflow_router(checks: Mapping[str, Callable[[], None]]) -> fastapi.APIRo
     return api
 
 
-def dead_letters_router(service: str, ctx) -> fastapi.APIRouter:
+def dead_letters_router(subscriptions: Iterable[str], ctx) -> fastapi.APIRouter:
     """Dead letters of the service's own subscriptions (metadata only, never message data)."""
     api = fastapi.APIRouter(prefix="/dead-letters", tags=["dead letters"])
-    specs = {s.name: s for s in topology.SUBSCRIPTIONS if s.service == service}
+    specs = {name: topology.BY_NAME[name] for name in subscriptions if name in topology.BY_NAME}
+    service = ", ".join(sorted(specs)) or "this service"
 
     def project_of(spec: topology.SubscriptionSpec) -> str:
         return topology.subscription_project(spec.name, ctx.settings)
@@ -109,7 +110,7 @@ def dead_letters_router(service: str, ctx) -> fastapi.APIRouter:
         """Publishes the subscription's dead letters to its topic again."""
         spec = specs.get(subscription)
         if spec is None:
-            raise fastapi.HTTPException(404, f"{subscription} is not a subscription of {service}")
+            raise fastapi.HTTPException(404, f"{subscription} is not one of {service}")
         admin = deadletters.admin_of(ctx.transport)
         count = deadletters.redrive(admin, ctx.transport, project_of(spec), spec.topic)
         log.info("dead letters re-driven", extra={"subscription": subscription, "count": count})

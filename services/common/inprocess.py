@@ -138,8 +138,8 @@ class InProcessTransport(Transport):
         topic_project: str | None = None,
         dead_letter_topic: str | None = None,
         max_delivery_attempts: int = 5,
-        min_backoff: float = 10.0,
-        max_backoff: float = 600.0,
+        min_backoff: float | None = None,  # None: no retry policy, redelivery at once
+        max_backoff: float | None = None,
         ack_deadline: float = 60.0,
         push_endpoint: str | None = None,
     ) -> bool:
@@ -155,7 +155,7 @@ class InProcessTransport(Transport):
                 raise exceptions.NotFound(f"dead-letter topic {project}/{dead_letter_topic}")
             state = _SubscriptionState(
                 project, subscription, dead_letter_topic, max_delivery_attempts,
-                min_backoff, max_backoff, ack_deadline,
+                min_backoff or 0.0, max_backoff or 600.0, ack_deadline,
             )
             subscribers.append(state)
             self._subscriptions[(project, subscription)] = state

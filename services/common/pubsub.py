@@ -166,6 +166,7 @@ class PubSubAdmin:
                  subscriber: pubsub_v1.SubscriberClient):
         self.publisher = publisher
         self.subscriber = subscriber
+        self.pull_wait = 3.0  # seconds a unary pull waits for messages
 
     @classmethod
     def for_emulator(cls, emulator_host: str | None) -> PubSubAdmin:
@@ -196,8 +197,8 @@ class PubSubAdmin:
         topic_project: str | None = None,
         dead_letter_topic: str | None = None,
         max_delivery_attempts: int = 5,
-        min_backoff: float = 10.0,
-        max_backoff: float = 600.0,
+        min_backoff: float | None = None,  # None: no retry policy, redelivery at once
+        max_backoff: float | None = None,
         ack_deadline: float = 60.0,
         push_endpoint: str | None = None,
         push_service_account: str | None = None,
@@ -211,11 +212,12 @@ class PubSubAdmin:
             "name": self.subscriber.subscription_path(project, subscription),
             "topic": self.publisher.topic_path(topic_project or project, topic),
             "ack_deadline_seconds": int(ack_deadline),
-            "retry_policy": {
-                "minimum_backoff": datetime.timedelta(seconds=min_backoff),
-                "maximum_backoff": datetime.timedelta(seconds=max_backoff),
-            },
         }
+        if min_backoff is not None or max_backoff is not None:
+            request["retry_policy"] = {
+                "minimum_backoff": datetime.timedelta(seconds=min_backoff or 10.0),
+                "maximum_backoff": datetime.timedelta(seconds=max_backoff or 600.0),
+            }
         if dead_letter_topic:
             request["dead_letter_policy"] = {
                 "dead_letter_topic": self.publisher.topic_path(project, dead_letter_topic),
@@ -246,11 +248,12 @@ class PubSubAdmin:
     def pull(self, project: str, subscription: str, max_messages: int) -> list[Pulled]:
         path = self.subscriber.subscription_path(project, subscription)
         try:
+            # Waits for messages (up to `wait`): an immediate answer may be empty although
+            # messages exist, e.g. right after a release.
             response = self.subscriber.pull(
-                request={"subscription": path, "max_messages": max_messages,
-                         "return_immediately": True},
+                request={"subscription": path, "max_messages": max_messages},
                 retry=None,
-                timeout=10,
+                timeout=self.pull_wait,
             )
         except exceptions.DeadlineExceeded:
             return []

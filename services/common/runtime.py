@@ -186,7 +186,7 @@ def build_app(
     if background is not None:
         checks["background"] = lambda: admin.check_background(background.failed)
     app.include_router(admin.dockerflow_router(checks))
-    app.include_router(admin.dead_letters_router(definition.name, ctx))
+    app.include_router(admin.dead_letters_router(definition.handlers, ctx))
     if definition.router is not None:
         app.include_router(definition.router)
     return app

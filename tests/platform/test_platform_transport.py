@@ -52,6 +52,7 @@ def kit(request, unique_name):
         emulator = request.getfixturevalue("pubsub_emulator")
         transport = PubSubTransport(emulator.host, max_messages=8)
         admin = transport.admin
+        admin.pull_wait = 1.0
     else:
         transport = admin = InProcessTransport()
     subscriptions = []
@@ -177,3 +178,34 @@ def test_messages_published_before_subscribing_are_kept(kit):
     inbox = Inbox()
     subscribe(PROJECT_A, sub, inbox)
     assert [m.data for m in inbox.wait_for(1)] == [b"early"]
+
+
+def test_streaming_pull_delivers_a_message_over_the_4_mib_grpc_default(pubsub_emulator,
+                                                                       unique_name):
+    from services.common.pubsub import PubSubTransport
+
+    transport = PubSubTransport(pubsub_emulator.host)
+    topic, sub = unique_name("big"), unique_name("big-sub")
+    transport.admin.create_topic(PROJECT_A, topic)
+    transport.admin.create_subscription(PROJECT_B, sub, topic, topic_project=PROJECT_A)
+    payload = bytes(range(256)) * (6 * 1024 * 1024 // 256)  # 6 MiB
+    inbox = Inbox()
+    subscription = transport.subscribe(PROJECT_B, sub, inbox)
+    try:
+        transport.publish(PROJECT_A, topic, payload)
+        [message] = inbox.wait_for(1, timeout=30)
+        assert message.data == payload
+    finally:
+        subscription.stop()
+
+
+def test_streaming_pull_on_a_missing_subscription_reports_an_error(pubsub_emulator):
+    from services.common.pubsub import PubSubTransport
+
+    subscription = PubSubTransport(pubsub_emulator.host).subscribe(
+        PROJECT_A, "no-such-subscription", Inbox())
+    deadline = time.monotonic() + 20
+    while subscription.error() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert isinstance(subscription.error(), exceptions.NotFound)
+    subscription.stop()
