@@ -41,11 +41,18 @@ def _public_key(hex_text: str, option: str) -> PublicKey:
         )
 
 
+def libprio_config(n_data: int, batch_id: bytes, prg_mode: str, key_a, key_b) -> Config:
+    try:
+        return Config(n_data, batch_id, PrgMode(prg_mode), key_a, key_b)
+    except PrioError as error:
+        raise click.UsageError(f"libprio rejects the configuration: {error}")
+
+
 def client_config(batch_id: bytes, n_data: int, prg_mode: str, key_a_hex: str, key_b_hex: str):
     """The config a client encodes with: packet A is encrypted to key A, packet B to key B."""
     key_a = _public_key(key_a_hex, "'--public-key-hex-internal'")
     key_b = _public_key(key_b_hex, "'--public-key-hex-external'")
-    return Config(n_data, batch_id, PrgMode(prg_mode), key_a, key_b)
+    return libprio_config(n_data, batch_id, prg_mode, key_a, key_b)
 
 
 def server_setup(
@@ -75,7 +82,7 @@ def server_setup(
     private_key = PrivateKey.from_hex(private_key_hex, public_key_hex_internal)
     key_a, key_b = (internal, external) if server_id == "A" else (external, internal)
     return ServerSetup(
-        config=Config(n_data, batch_id, PrgMode(prg_mode), key_a, key_b),
+        config=libprio_config(n_data, batch_id, prg_mode, key_a, key_b),
         server_id=server_id,
         private_key=private_key,
         shared_secret=shared_secret,

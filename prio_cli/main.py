@@ -14,6 +14,14 @@ class PipelineOrder(click.Group):
     def list_commands(self, ctx):
         return list(self.commands)
 
+    def invoke(self, ctx):
+        # A file that cannot be read or written is the user's to fix: a message, no traceback.
+        try:
+            return super().invoke(ctx)
+        except OSError as error:
+            where = f": {error.filename}" if error.filename else ""
+            raise click.ClickException(f"{error.strerror or error}{where}")
+
 
 @click.group(cls=PipelineOrder, context_settings={"max_content_width": 100})
 def cli():

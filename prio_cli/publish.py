@@ -10,7 +10,8 @@ import uuid
 
 import click
 
-from libprio_ctypes import Config, PrgMode, PrioError, final
+from libprio_ctypes import PrioError, final
+from prio_cli.config import libprio_config
 from prio_cli.options import (
     data_config,
     evaluation_point,
@@ -64,7 +65,7 @@ def publish(
     own = read_total_share(input_internal, "--input-internal")
     peer = read_total_share(input_external, "--input-external")
     share_a, share_b = (peer, own) if server_id == "B" else (own, peer)
-    config = Config(n_data, batch_id, PrgMode(prg_mode))
+    config = libprio_config(n_data, batch_id, prg_mode, None, None)
     try:
         counts = final(config, share_a, share_b)
     except PrioError as error:

@@ -327,3 +327,18 @@ def test_publish_rejects_two_shares_of_the_same_server(invoke, tmp_path):
     assert "Error: the total shares do not combine (" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_batch_id_libprio_cannot_take_is_a_usage_error(invoke, tmp_path):
+    result = invoke(verify1_args(tmp_path, **{"--batch-id": "a\x00b"}), expect=2)
+    assert result.stderr.endswith(
+        "Error: libprio rejects the configuration: "
+        "config (batch id contains NUL) failed: invalid argument\n"
+    )
+
+
+def test_an_output_that_cannot_be_created_is_an_error_without_traceback(invoke, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = invoke(verify1_args(tmp_path / "file" / "sub"), expect=1)
+    assert result.stderr == f"Error: Not a directory: {tmp_path / 'file' / 'sub'}\n"
