@@ -75,7 +75,9 @@ int32_t prio_encode(int32_t n_data, const uint8_t *batch_id, uint32_t batch_id_l
     s.f = malloc(n_h * sizeof(fe));
     s.g = malloc(n_h * sizeof(fe));
     s.tw = malloc((n_h / 2 + 1) * sizeof(fe));
-    size_t cap = packet_client_max_size(n, batch_id_len, PRIO_SERVER_A);
+    size_t cap_a = packet_client_max_size(n, batch_id_len, PRIO_SERVER_A);
+    size_t cap_b = packet_client_max_size(n, batch_id_len, PRIO_SERVER_B);
+    size_t cap = cap_a > cap_b ? cap_a : cap_b; /* n_data 0: packet B is the longer one */
     uint8_t *plain = malloc(cap);
     int rc = PRIO_NO_MEMORY;
     if (s.a.data && s.a.h && s.f && s.g && s.tw && plain) {
