@@ -1,0 +1,248 @@
+# The ingest side's project: the prio-pings topic clients publish to, and the ingest service that
+# turns pings into partitions of shares for both servers. Its rights in the servers' projects
+# (create objects in each inbox, publish to each prio-partitions) are granted by each server's
+# own module (ingest_service_account): every party controls the IAM of its own project.
+
+data "google_project" "this" {
+  project_id = var.project_id
+}
+
+locals {
+  topic         = "prio-pings"
+  subscription  = "prio-pings-ingest"
+  dead_letter   = "prio-pings-dead-letter"
+  push          = var.delivery == "push"
+  pubsub_agent  = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+  push_audience = "prio-stream:${var.project_id}:ingest"
+
+  env = merge(
+    {
+      PROJECT_ID                = var.server_a.project_id
+      PEER_PROJECT_ID           = var.server_b.project_id
+      INGEST_PROJECT_ID         = var.project_id
+      INBOX_BUCKET              = var.server_a.inbox_bucket
+      PEER_INBOX_BUCKET         = var.server_b.inbox_bucket
+      DATA_CONFIG               = var.data_config
+      PRG_MODE                  = var.prg_mode
+      PARTITION_MAX_REPORTS     = tostring(var.partition_max_reports)
+      PARTITION_MAX_AGE_SECONDS = tostring(var.partition_max_age_seconds)
+      MAX_DELIVERY_ATTEMPTS     = tostring(var.max_delivery_attempts)
+      TRANSPORT                 = "pubsub"
+      STORAGE                   = "gcs"
+      OTEL_EXPORTER             = var.otel_exporter
+    },
+    local.push ? {
+      PUSH_AUTH            = "oidc"
+      PUSH_AUDIENCE        = local.push_audience
+      PUSH_SERVICE_ACCOUNT = google_service_account.push.email
+    } : {},
+  )
+}
+
+resource "google_service_account" "ingest" {
+  project      = var.project_id
+  account_id   = "prio-ingest"
+  display_name = "prio-stream ingest"
+}
+
+resource "google_service_account" "push" {
+  project      = var.project_id
+  account_id   = "prio-push-ingest"
+  display_name = "Pub/Sub push to prio-stream ingest"
+}
+
+resource "google_pubsub_topic" "pings" {
+  project                    = var.project_id
+  name                       = local.topic
+  message_retention_duration = var.topic_message_retention
+}
+
+resource "google_pubsub_topic" "dead_letter" {
+  project                    = var.project_id
+  name                       = local.dead_letter
+  message_retention_duration = var.topic_message_retention
+}
+
+resource "google_pubsub_subscription" "ingest" {
+  project                    = var.project_id
+  name                       = local.subscription
+  topic                      = google_pubsub_topic.pings.id
+  ack_deadline_seconds       = var.ack_deadline_seconds
+  message_retention_duration = "604800s"
+
+  # push: `prio-stream serve ingest` on Cloud Run; pull: `prio-stream worker ingest` (streaming
+  # pull on an always-allocated CPU), when ingest holds pings unacknowledged until their
+  # partition is written.
+  dynamic "push_config" {
+    for_each = local.push ? [1] : []
+    content {
+      push_endpoint = "${google_cloud_run_v2_service.ingest.uri}/push/${local.subscription}"
+      oidc_token {
+        service_account_email = google_service_account.push.email
+        audience              = local.push_audience
+      }
+    }
+  }
+
+  retry_policy {
+    minimum_backoff = var.retry_minimum_backoff
+    maximum_backoff = var.retry_maximum_backoff
+  }
+
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.dead_letter.id
+    max_delivery_attempts = var.max_delivery_attempts
+  }
+
+  expiration_policy {
+    ttl = ""
+  }
+
+  depends_on = [google_pubsub_topic_iam_member.dead_letter_publisher]
+}
+
+resource "google_pubsub_subscription" "inspect" {
+  project                    = var.project_id
+  name                       = "${local.dead_letter}-inspect"
+  topic                      = google_pubsub_topic.dead_letter.id
+  ack_deadline_seconds       = 60
+  message_retention_duration = "604800s"
+
+  retry_policy {
+    minimum_backoff = var.retry_minimum_backoff
+    maximum_backoff = var.retry_maximum_backoff
+  }
+
+  expiration_policy {
+    ttl = ""
+  }
+}
+
+# --- Pub/Sub's service agent: dead letters and push tokens
+
+resource "google_pubsub_topic_iam_member" "dead_letter_publisher" {
+  project = var.project_id
+  topic   = google_pubsub_topic.dead_letter.name
+  role    = "roles/pubsub.publisher"
+  member  = local.pubsub_agent
+}
+
+resource "google_pubsub_subscription_iam_member" "dead_letter_forwarder" {
+  project      = var.project_id
+  subscription = google_pubsub_subscription.ingest.name
+  role         = "roles/pubsub.subscriber"
+  member       = local.pubsub_agent
+}
+
+resource "google_service_account_iam_member" "push_token_creator" {
+  service_account_id = google_service_account.push.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = local.pubsub_agent
+}
+
+# --- who may publish pings, and what ingest reads here
+
+resource "google_pubsub_topic_iam_member" "pings_publisher" {
+  for_each = toset(var.pings_publishers)
+  project  = var.project_id
+  topic    = google_pubsub_topic.pings.name
+  role     = "roles/pubsub.publisher"
+  member   = each.key
+}
+
+resource "google_pubsub_topic_iam_member" "redrive_publisher" {
+  project = var.project_id
+  topic   = google_pubsub_topic.pings.name
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${google_service_account.ingest.email}"
+}
+
+resource "google_pubsub_subscription_iam_member" "ingest_reader" {
+  for_each = {
+    (local.subscription)           = google_pubsub_subscription.ingest.name
+    "${local.dead_letter}-inspect" = google_pubsub_subscription.inspect.name
+  }
+  project      = var.project_id
+  subscription = each.value
+  role         = "roles/pubsub.subscriber"
+  member       = "serviceAccount:${google_service_account.ingest.email}"
+}
+
+resource "google_cloud_run_v2_service" "ingest" {
+  project             = var.project_id
+  location            = var.region
+  name                = "prio-ingest"
+  ingress             = "INGRESS_TRAFFIC_ALL"
+  custom_audiences    = [local.push_audience]
+  deletion_protection = var.deletion_protection
+
+  template {
+    service_account                  = google_service_account.ingest.email
+    max_instance_request_concurrency = var.concurrency
+    timeout                          = "${var.ack_deadline_seconds}s"
+
+    scaling {
+      min_instance_count = local.push ? var.min_instances : max(var.min_instances, 1)
+      max_instance_count = var.max_instances
+    }
+
+    containers {
+      image   = var.image
+      command = ["prio-stream"]
+      args    = [local.push ? "serve" : "worker", "ingest"]
+
+      ports {
+        container_port = 8080
+      }
+
+      resources {
+        limits = {
+          cpu    = var.cpu
+          memory = var.memory
+        }
+        cpu_idle          = local.push # a streaming pull needs its CPU between requests
+        startup_cpu_boost = true
+      }
+
+      dynamic "env" {
+        for_each = local.env
+        content {
+          name  = env.key
+          value = env.value
+        }
+      }
+
+      startup_probe {
+        http_get {
+          path = "/__lbheartbeat__"
+        }
+        period_seconds    = 5
+        failure_threshold = 12
+      }
+
+      liveness_probe {
+        http_get {
+          path = "/__lbheartbeat__"
+        }
+        period_seconds = 30
+      }
+    }
+  }
+}
+
+resource "google_cloud_run_v2_service_iam_member" "push_invoker" {
+  project  = var.project_id
+  location = var.region
+  name     = google_cloud_run_v2_service.ingest.name
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.push.email}"
+}
+
+resource "google_cloud_run_v2_service_iam_member" "operator_invoker" {
+  for_each = toset(var.operator_members)
+  project  = var.project_id
+  location = var.region
+  name     = google_cloud_run_v2_service.ingest.name
+  role     = "roles/run.invoker"
+  member   = each.key
+}

@@ -1,0 +1,151 @@
+variable "project_id" {
+  description = "The ingest side's GCP project (INGEST_PROJECT_ID)."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the ingest Cloud Run service."
+  type        = string
+}
+
+variable "image" {
+  description = "The prio-stream container image (Dockerfile), preferably by digest."
+  type        = string
+}
+
+variable "server_a" {
+  description = "Server A's project and inbox bucket: {project_id, inbox_bucket} (PROJECT_ID, INBOX_BUCKET of ingest)."
+  type = object({
+    project_id   = string
+    inbox_bucket = string
+  })
+}
+
+variable "server_b" {
+  description = "Server B's project and inbox bucket: {project_id, inbox_bucket} (PEER_PROJECT_ID, PEER_INBOX_BUCKET of ingest)."
+  type = object({
+    project_id   = string
+    inbox_bucket = string
+  })
+}
+
+variable "data_config" {
+  description = "DATA_CONFIG: JSON list of {\"batch_id\", \"n_data\"}, identical to the servers'."
+  type        = string
+}
+
+variable "prg_mode" {
+  description = "PRG_MODE: \"hash\" or \"raw\", as on the servers."
+  type        = string
+  default     = "hash"
+}
+
+variable "delivery" {
+  description = "\"push\": `prio-stream serve ingest` behind an OIDC push subscription; \"pull\": `prio-stream worker ingest` (streaming pull, CPU always allocated, at least one instance)."
+  type        = string
+  default     = "push"
+  validation {
+    condition     = contains(["push", "pull"], var.delivery)
+    error_message = "delivery is \"push\" or \"pull\"."
+  }
+}
+
+variable "pings_publishers" {
+  description = "IAM members that may publish pings to prio-pings (the telemetry pipeline, load generators)."
+  type        = list(string)
+  default     = []
+}
+
+variable "operator_members" {
+  description = "IAM members of the ingest operators: invoke the admin endpoints."
+  type        = list(string)
+  default     = []
+}
+
+variable "partition_max_reports" {
+  description = "PARTITION_MAX_REPORTS: reports per partition at most."
+  type        = number
+  default     = 1000
+}
+
+variable "partition_max_age_seconds" {
+  description = "PARTITION_MAX_AGE_SECONDS: a partition is closed after this long."
+  type        = number
+  default     = 30
+}
+
+variable "max_delivery_attempts" {
+  description = "Deliveries of a ping before it goes to prio-pings-dead-letter (5..100)."
+  type        = number
+  default     = 5
+  validation {
+    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100
+    error_message = "max_delivery_attempts is between 5 and 100."
+  }
+}
+
+variable "retry_minimum_backoff" {
+  description = "Smallest wait before Pub/Sub redelivers a nacked ping."
+  type        = string
+  default     = "10s"
+}
+
+variable "retry_maximum_backoff" {
+  description = "Largest wait before Pub/Sub redelivers a nacked ping (at most 600s)."
+  type        = string
+  default     = "600s"
+}
+
+variable "ack_deadline_seconds" {
+  description = "Acknowledgement deadline of prio-pings-ingest, also the Cloud Run request timeout; must exceed partition_max_age_seconds."
+  type        = number
+  default     = 120
+}
+
+variable "topic_message_retention" {
+  description = "How long prio-pings keeps published messages."
+  type        = string
+  default     = "604800s"
+}
+
+variable "concurrency" {
+  description = "Cloud Run max concurrent requests per instance: with push, the pings one instance holds at once."
+  type        = number
+  default     = 250
+}
+
+variable "min_instances" {
+  description = "Cloud Run minimum instances (at least 1 with delivery = \"pull\")."
+  type        = number
+  default     = 0
+}
+
+variable "max_instances" {
+  description = "Cloud Run maximum instances."
+  type        = number
+  default     = 10
+}
+
+variable "cpu" {
+  description = "Cloud Run CPU limit of each instance."
+  type        = string
+  default     = "1"
+}
+
+variable "memory" {
+  description = "Cloud Run memory limit of each instance."
+  type        = string
+  default     = "1Gi"
+}
+
+variable "otel_exporter" {
+  description = "OTEL_EXPORTER: otlp, console or none."
+  type        = string
+  default     = "none"
+}
+
+variable "deletion_protection" {
+  description = "Refuse to destroy the Cloud Run service."
+  type        = bool
+  default     = true
+}
