@@ -32,6 +32,7 @@ class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REASON_CRYPTO_FAILURE: _ClassVar[Reason]
     REASON_NO_MEMORY: _ClassVar[Reason]
     REASON_BAD_ENCODING: _ClassVar[Reason]
+    REASON_MISSING_PEER_PACKET: _ClassVar[Reason]
 SERVER_UNSPECIFIED: Server
 SERVER_A: Server
 SERVER_B: Server
@@ -52,6 +53,7 @@ REASON_INVALID_ARGUMENT: Reason
 REASON_CRYPTO_FAILURE: Reason
 REASON_NO_MEMORY: Reason
 REASON_BAD_ENCODING: Reason
+REASON_MISSING_PEER_PACKET: Reason
 
 class PartitionRef(_message.Message):
     __slots__ = ("batch_id", "submission_date", "partition_id")

@@ -1,0 +1,158 @@
+"""The agreed close of a batch: A proposes its completed partitions, B accepts once it holds them
+too, and both sum exactly that list into their total shares (collect-once)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections import Counter
+
+import fastapi
+from google.protobuf import timestamp_pb2
+
+import libprio_ctypes as prio
+from services.common import pb, topology
+from services.protocol import layout, retry, status
+from services.protocol.keys import ServerKeys
+from services.protocol.layout import BatchKey
+
+log = logging.getLogger("prio_stream.aggregator")
+
+Kind = pb.BatchClose.Kind
+# A scheduled close waits this long after the submission date ends, for the stragglers
+# of the last partitions still in verification.
+SCHEDULED_CLOSE_DELAY = dt.timedelta(hours=1)
+
+
+class CloseConflict(ValueError):
+    """The peer's agreed list differs from this server's: never resolved by retrying."""
+
+
+class BatchCloser:
+    def __init__(self, ctx):
+        self.storage = ctx.storage
+        self.transport = ctx.transport
+        self.settings = ctx.settings
+        self.private = ctx.settings.private_bucket
+        self.keys = ServerKeys(ctx.settings)
+
+    @property
+    def is_leader(self) -> bool:
+        return self.keys.server_id == "A"
+
+    # --- the leader (A)
+
+    def close(self, key: BatchKey) -> dict:
+        """Admin or scheduler: fix the list (create-only), propose it to B. Idempotent."""
+        if not self.is_leader:
+            raise fastapi.HTTPException(409, "only the leader (server A) closes batches")
+        proposal = self._read_close(key)
+        if proposal is None:
+            done = layout.internal_prefix("aggregate", key)
+            pids = sorted(layout.partition_ids(self.storage.list(self.private, done)))
+            if not pids:
+                raise fastapi.HTTPException(409, "no aggregated partition in this batch yet")
+            proposal = self._message(key, Kind.KIND_PROPOSAL, pids)
+            self.storage.create(self.private, layout.batch_record(key, "close.pb"),
+                                proposal.SerializeToString())
+            proposal = self._read_close(key)  # a concurrent close may have won the create
+        self._send_peer(proposal)
+        log.info("batch close proposed", extra={"batch_id": key.batch_id,
+                                                "submission_date": key.date,
+                                                "partitions": len(proposal.partition_ids)})
+        return {"batch_id": key.batch_id, "submission_date": key.date,
+                "partition_ids": list(proposal.partition_ids)}
+
+    def on_acceptance(self, accepted: pb.BatchClose) -> None:
+        key = BatchKey(accepted.batch_id, accepted.submission_date)
+        proposal = self._read_close(key)
+        if proposal is None or list(proposal.partition_ids) != list(accepted.partition_ids):
+            raise CloseConflict("B accepted a list this server did not propose")
+        self._total_share(key, list(proposal.partition_ids))
+
+    # --- the follower (B)
+
+    def on_proposal(self, proposal: pb.BatchClose) -> None:
+        key = BatchKey(proposal.batch_id, proposal.submission_date)
+        pids = list(proposal.partition_ids)
+        retry.until_ready(lambda: self._holds_all(key, pids), self.settings,
+                          f"partitions of batch close {key.batch_id}/{key.date}")
+        accepted = self._message(key, Kind.KIND_ACCEPTANCE, pids)
+        self.storage.create(self.private, layout.batch_record(key, "close.pb"),
+                            accepted.SerializeToString())
+        if list(self._read_close(key).partition_ids) != pids:
+            raise CloseConflict("this batch was closed with another partition list")
+        self._total_share(key, pids)
+        self._send_peer(accepted)
+
+    def _holds_all(self, key: BatchKey, pids: list[str]) -> bool | None:
+        names = (layout.internal("aggregate", key, pid) for pid in pids)
+        return True if all(self.storage.exists(self.private, n) for n in names) else None
+
+    # --- both
+
+    def on_message(self, message: pb.BatchClose) -> None:
+        key = BatchKey(message.batch_id, message.submission_date)
+        if message.kind == Kind.KIND_REQUEST and self.is_leader:
+            self.close(key)
+        elif message.kind == Kind.KIND_PROPOSAL and not self.is_leader:
+            self.on_proposal(message)
+        elif message.kind == Kind.KIND_ACCEPTANCE and self.is_leader:
+            self.on_acceptance(message)
+        else:
+            raise ValueError(f"server {self.keys.server_id} does not take {Kind.Name(message.kind)}")
+
+    def _total_share(self, key: BatchKey, pids: list[str]) -> None:
+        """Sums exactly the agreed partitions' stored totals; sends to own and peer publisher."""
+        name = layout.batch_record(key, "total_share.pb")
+        data = self.storage.read_or_none(self.private, name)
+        if data is None:
+            data = self._sum(key, pids).SerializeToString()
+            self.storage.create(self.private, name, data)
+            data = self.storage.read(self.private, name)
+        for project in (self.settings.project_id, self.settings.peer_project_id):
+            retry.publish(self.transport, project, topology.TOTAL_SHARES, data, self.settings)
+
+    def _sum(self, key: BatchKey, pids: list[str]) -> pb.TotalShare:
+        totals = [pb.PartitionTotal.FromString(self.storage.read(
+            self.private, layout.internal("aggregate", key, pid))) for pid in pids]
+        config = self.keys.config(key.batch_id)
+        state = prio.sum_states(config, [t.state for t in totals])
+        rejected: Counter[str] = Counter()
+        for total in totals:
+            rejected.update(dict(total.rejected))
+        return pb.TotalShare(
+            batch_id=key.batch_id, submission_date=key.date, sender=self.keys.pb_server,
+            total_share=prio.total_share_from_state(config, self.keys.server_id, state),
+            partition_ids=pids, report_count=sum(t.report_count for t in totals),
+            valid_count=sum(t.valid_count for t in totals), rejected=dict(rejected))
+
+    def _message(self, key: BatchKey, kind: int, pids: list[str]) -> pb.BatchClose:
+        now = timestamp_pb2.Timestamp()
+        now.GetCurrentTime()
+        return pb.BatchClose(batch_id=key.batch_id, submission_date=key.date, kind=kind,
+                             sender=self.keys.pb_server, partition_ids=pids, proposed_at=now)
+
+    def _read_close(self, key: BatchKey) -> pb.BatchClose | None:
+        data = self.storage.read_or_none(self.private, layout.batch_record(key, "close.pb"))
+        return None if data is None else pb.BatchClose.FromString(data)
+
+    def _send_peer(self, message: pb.BatchClose) -> None:
+        retry.publish(self.transport, self.settings.peer_project_id, topology.BATCH_CLOSE,
+                      message.SerializeToString(), self.settings)
+
+    # --- the schedule (leader only)
+
+    def scheduled_close(self, stop: threading.Event) -> None:
+        """Closes each batch once its submission date has ended (plus a delay for stragglers)."""
+        while self.is_leader and not stop.wait(60.0):
+            now = dt.datetime.now(dt.UTC)
+            for key in status.batches(self.storage, self.settings):
+                day_end = dt.datetime.fromisoformat(key.date).replace(tzinfo=dt.UTC)
+                due = day_end + dt.timedelta(days=1) + SCHEDULED_CLOSE_DELAY
+                if now >= due and self._read_close(key) is None:
+                    try:
+                        self.close(key)
+                    except fastapi.HTTPException:
+                        continue  # nothing aggregated yet: try on the next round

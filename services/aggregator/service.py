@@ -1,0 +1,27 @@
+"""The aggregator's entry point: partition totals, the batch close and its admin route."""
+
+from __future__ import annotations
+
+from services.aggregator.batch_close import BatchCloser
+from services.aggregator.partition_total import PartitionTotals
+from services.common import pb
+from services.common.runtime import ServiceContext, ServiceDefinition
+from services.protocol import status
+
+
+def build(ctx: ServiceContext) -> ServiceDefinition:
+    # aggregate_partition decrypts the valid reports' shares again: it needs the private key.
+    ctx.settings.require_role("aggregator").require("private_key_hex")
+    totals = PartitionTotals(ctx)
+    closer = BatchCloser(ctx)
+    return ServiceDefinition(
+        name="aggregator",
+        handlers={
+            "prio-verified-aggregator": lambda m: totals.on_verified(
+                pb.PartitionVerified.FromString(m.data)),
+            "prio-batch-close-aggregator": lambda m: closer.on_message(
+                pb.BatchClose.FromString(m.data)),
+        },
+        router=status.router(ctx, close=closer.close),
+        background=[closer.scheduled_close],
+    )

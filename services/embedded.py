@@ -1,0 +1,339 @@
+"""Embedded mode: both servers' services and ingest in one process, on the in-process transport
+and a local-directory store. The same service code as in the cloud, only the adapters differ."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import json
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import click
+
+import libprio_ctypes as prio
+from services import loadgen
+from services.aggregator.batch_close import BatchCloser
+from services.common import topology
+from services.common.config import Settings, load_settings
+from services.common.inprocess import InProcessTransport
+from services.common.provision import Deployment, SubscriptionPolicy, provision
+from services.common.runtime import (
+    BackgroundTasks,
+    Dispatcher,
+    ServiceContext,
+    ServiceDefinition,
+    load_definition,
+)
+from services.common.storage_local import LocalStorage
+from services.common.telemetry import Telemetry
+from services.ingest import staged
+from services.ingest import status as ingest_status
+from services.ingest.partitions import PartitionWriter
+from services.protocol import layout, status
+from services.protocol.layout import BatchKey
+
+SERVER_SERVICES = ("verifier", "aggregator", "publisher")
+
+
+@dataclasses.dataclass
+class Secrets:
+    key_a: prio.PrivateKey
+    key_b: prio.PrivateKey
+    shared_secret: bytes
+
+    @classmethod
+    def generate(cls) -> Secrets:
+        return cls(prio.PrivateKey.generate(), prio.PrivateKey.generate(),
+                   prio.generate_shared_secret())
+
+
+class EmbeddedSystem:
+    """Ingest + server A + server B (verifier, aggregator, publisher each)."""
+
+    def __init__(self, root: Path, secrets: Secrets, **settings):
+        self.root = root
+        self.storage = LocalStorage(root)
+        self.transport = InProcessTransport()
+        common = {"transport": "inprocess", "storage": "local", "local_storage_dir": root,
+                  "retry_delay": 0.2, **settings}
+        shared = base64.b64encode(secrets.shared_secret).decode()
+        own = {"A": (secrets.key_a, secrets.key_b), "B": (secrets.key_b, secrets.key_a)}
+        self.settings = {"ingest": load_settings("ingest", **common)}
+        for server, (key, peer) in own.items():
+            self.settings[server] = load_settings(
+                "verifier", **common, server_id=server, private_key_hex=key.to_hex(),
+                shared_secret=shared, public_key_hex_internal=key.public_key.to_hex(),
+                public_key_hex_external=peer.public_key.to_hex())
+        self.definitions: dict[str, ServiceDefinition] = {}
+        self.contexts: dict[str, ServiceContext] = {}
+        self._subscriptions, self._background = [], []
+        self.pings_handled = 0
+        self._handled_lock = threading.Lock()
+
+    def start(self) -> EmbeddedSystem:
+        provision(self.transport, Deployment(),
+                  SubscriptionPolicy(min_backoff=0.2, max_backoff=5.0, ack_deadline=600.0),
+                  self.storage)
+        self._start("ingest", "ingest")
+        for server in ("A", "B"):
+            for name in SERVER_SERVICES:
+                self._start(f"{name}-{server.lower()}", name, server)
+        return self
+
+    def _start(self, label: str, name: str, server: str = "ingest") -> None:
+        settings: Settings = self.settings[server]
+        ctx = ServiceContext(settings, self.storage, self.transport,
+                             Telemetry.from_exporter("none", label))
+        definition = load_definition(name, ctx)
+        self.definitions[label], self.contexts[label] = definition, ctx
+        dispatch = Dispatcher(definition, ctx)
+        if name == "ingest":
+            dispatch = self._counting(dispatch)
+            # Ingest holds each ping until its partition is written: it needs as many
+            # deliveries in flight as a partition holds reports.
+            self.transport.workers = min(settings.partition_max_reports + 8, 512)
+        for subscription in definition.handlers:
+            project = topology.subscription_project(subscription, settings)
+            self._subscriptions.append(self.transport.subscribe(project, subscription, dispatch))
+        self.transport.workers = 4
+        background = BackgroundTasks(definition)
+        background.start()
+        self._background.append(background)
+
+    def _counting(self, dispatch):
+        def handle(message):
+            dispatch(message)
+            with self._handled_lock:
+                self.pings_handled += 1
+        return handle
+
+    def stop(self) -> None:
+        for subscription in self._subscriptions:
+            subscription.stop()
+        for background in self._background:
+            background.stop()
+
+    # --- inputs
+
+    def send_pings(self, messages: list[bytes]) -> None:
+        loadgen.publish_all(self.transport, self.settings["ingest"].ingest_project_id,
+                            messages, rate=None)
+
+    def import_staged(self, key: BatchKey, data_a: bytes, data_b: bytes) -> dict:
+        ctx = self.contexts["ingest"]
+        return staged.import_files(PartitionWriter(ctx), ctx.settings.partition_max_reports,
+                                   key, data_a, data_b)
+
+    # --- progress
+
+    def ingested(self, key: BatchKey) -> dict:
+        return ingest_status.batch_status(self.storage, self.settings["ingest"], key)
+
+    def status(self, server: str, key: BatchKey) -> dict:
+        return status.batch_status(self.storage, self.settings[server], key)
+
+    def batches(self) -> list[BatchKey]:
+        return status.batches(self.storage, self.settings["A"])
+
+    def close(self, key: BatchKey) -> dict:
+        """What `POST /batches/{batch_id}/{date}/close` on server A's aggregator does."""
+        return BatchCloser(self.contexts["aggregator-a"]).close(key)
+
+    def result(self, server: str, key: BatchKey) -> dict | None:
+        data = self.storage.read_or_none(self.settings[server].private_bucket, layout.result(key))
+        return None if data is None else json.loads(data)
+
+
+def wait_until(condition, timeout: float, what: str, tick=None) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if tick is not None:
+            tick()
+        if time.monotonic() > deadline:
+            raise click.ClickException(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def run(system: EmbeddedSystem, keys: list[BatchKey], pings_sent: int, timeout: float,
+        progress: bool) -> dict[BatchKey, dict]:
+    """Waits until every sent ping is durable and every report verified on both servers,
+    closes each batch, waits for both publishers; returns status and result per batch."""
+    bar = _ProgressBar(enabled=progress)
+    wait_until(lambda: system.pings_handled >= pings_sent, timeout, "ingest",
+               lambda: bar.show("ingested", system.pings_handled, pings_sent))
+
+    def verified() -> bool:
+        done = total = 0
+        for key in keys:
+            total += system.ingested(key)["reports"]
+            done += min(system.status(s, key)["reports"]["verified"] for s in ("A", "B"))
+        bar.show("verified", done, total)
+        return done >= total and all(
+            system.status(s, k)["partitions"]["aggregated"] ==
+            system.status(s, k)["partitions"]["verified"] for s in "AB" for k in keys)
+
+    wait_until(verified, timeout, "verification")
+    bar.done()
+    for key in keys:
+        system.close(key)
+    wait_until(lambda: all(system.status(s, k)["publication"] is not None
+                           for s in "AB" for k in keys), timeout, "publication")
+    return {key: {"status": {s: system.status(s, key) for s in "AB"},
+                  "ingest": system.ingested(key),
+                  "result": {s: system.result(s, key) for s in "AB"}} for key in keys}
+
+
+class _ProgressBar:
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.shown = None
+
+    def show(self, what: str, done: int, total: int) -> None:
+        if self.enabled and total and self.shown != (what, done, total):
+            self.shown = (what, done, total)
+            filled = int(30 * min(done, total) / total)
+            sys.stderr.write(f"\r{what:>9} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+# --- the command
+
+DEMO_DATA_CONFIG = {"demo-0": 64, "demo-1": 36}  # one measurement over two batches (labels 0..99)
+
+
+def _read_secret_file(value: str, field: str) -> str:
+    """A value, or the path of a seed-format JSON file holding it under `field`."""
+    path = Path(value)
+    if path.is_file():
+        return json.loads(path.read_text())[field]
+    return value
+
+
+def _private_key(value: str | None) -> prio.PrivateKey | None:
+    if value is None:
+        return None
+    path = Path(value)
+    if path.is_file():
+        item = json.loads(path.read_text())
+        return prio.PrivateKey.from_hex(item["private_key"], item.get("public_key"))
+    return prio.PrivateKey.from_hex(value)
+
+
+@click.command("embedded")
+@click.option("--reports", "count", type=int, default=3000, show_default=True,
+              help="Demo pings to generate (without --pings or --staged-a).")
+@click.option("--private-key-a", help="Server A's private key: 64 hex, or a keygen JSON file.")
+@click.option("--private-key-b", help="Server B's private key: 64 hex, or a keygen JSON file.")
+@click.option("--shared-secret", help="base64 of 16 bytes, or a shared-seed JSON file.")
+@click.option("--prg-mode", type=click.Choice(["hash", "raw"]), default="hash", show_default=True)
+@click.option("--data-config", help='JSON list [{"batch_id", "n_data"}] or a file holding one.')
+@click.option("--pings", type=click.Path(exists=True, dir_okay=False),
+              help="NDJSON file of Firefox prio pings.")
+@click.option("--staged-a", type=click.Path(exists=True, dir_okay=False),
+              help="Staged share file of server A (seed layout); with --staged-b, --batch-id.")
+@click.option("--staged-b", type=click.Path(exists=True, dir_okay=False))
+@click.option("--batch-id", help="Batch id of the staged share files.")
+@click.option("--date", default=None, help="Submission date (default: today, UTC).")
+@click.option("--output", type=click.Path(file_okay=False), default=None,
+              help="Store root (buckets as folders; results under prio-{a,b}-private/processed/). "
+                   "Default: a temporary folder, removed at exit.")
+@click.option("--min-batch-size", type=int, default=None, help="Default: MIN_BATCH_SIZE.")
+@click.option("--partition-max-reports", type=int, default=250, show_default=True)
+@click.option("--expect", "expected", default=None,
+              help="JSON {batch_id: [counts]} the results must equal (demo mode: the plaintext sums).")
+@click.option("--timeout", type=float, default=600.0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print batch status and results as JSON.")
+def command(count, private_key_a, private_key_b, shared_secret, prg_mode, data_config, pings,
+            staged_a, staged_b, batch_id, date, output, min_batch_size, partition_max_reports,
+            expected, timeout, as_json) -> None:
+    """Both Prio servers and ingest in one process: no cloud, no emulator.
+
+    With no options: generates keys, a shared secret and demo reports (some invalid on
+    purpose), streams them through, and checks the published counts against the plaintext."""
+    date = date or dt.datetime.now(dt.UTC).date().isoformat()
+    generated = Secrets.generate()
+    secrets = Secrets(
+        _private_key(private_key_a) or generated.key_a,
+        _private_key(private_key_b) or generated.key_b,
+        base64.b64decode(_read_secret_file(shared_secret, "shared_seed"))
+        if shared_secret else generated.shared_secret)
+    settings = {"prg_mode": prg_mode, "data_config": data_config or DEMO_DATA_CONFIG,
+                "partition_max_reports": partition_max_reports,
+                "partition_max_age_seconds": 5.0}
+    if min_batch_size is not None:
+        settings["min_batch_size"] = min_batch_size
+    with tempfile.TemporaryDirectory(prefix="prio-embedded-") as scratch:
+        root = Path(output) if output else Path(scratch)
+        system = EmbeddedSystem(root, secrets, **settings).start()
+        try:
+            expectation = json.loads(expected) if expected else None
+            keys, sent, demo = _feed(system, secrets, count, pings, staged_a, staged_b,
+                                     batch_id, date)
+            if demo is not None and expectation is None:
+                expectation = demo.sums
+            outcome = run(system, keys, sent, timeout, progress=not as_json)
+        finally:
+            system.stop()
+    sys.exit(_report(outcome, expectation, as_json))
+
+
+def _feed(system: EmbeddedSystem, secrets: Secrets, count, pings_file, staged_a, staged_b,
+          batch_id, date):
+    """Sends the inputs; returns the batches they fill, pings sent, the demo workload if any."""
+    config = system.settings["ingest"].data_config
+    if staged_a or staged_b:
+        if not (staged_a and staged_b and batch_id):
+            raise click.UsageError("--staged-a needs --staged-b and --batch-id")
+        key = BatchKey(batch_id, date)
+        system.import_staged(key, Path(staged_a).read_bytes(), Path(staged_b).read_bytes())
+        return [key], 0, None
+    if pings_file:
+        messages = [line for line in Path(pings_file).read_bytes().splitlines() if line.strip()]
+        demo = None
+    else:
+        demo = loadgen.generate(count, config, secrets.key_a.public_key,
+                                secrets.key_b.public_key,
+                                prio.PrgMode(system.settings["A"].prg_mode), date)
+        messages = demo.pings
+    system.send_pings(messages)
+    wait_until(lambda: system.pings_handled >= len(messages), 600, "ingest")
+    keys = sorted({k for k in system.batches()})
+    return keys, len(messages), demo
+
+
+def _report(outcome: dict[BatchKey, dict], expected: dict | None, as_json: bool) -> int:
+    failures = []
+    for key, found in outcome.items():
+        counts = {s: (r or {}).get("payload") for s, r in found["result"].items()}
+        if counts["A"] != counts["B"]:
+            failures.append(f"{key.batch_id}: servers A and B published different counts")
+        want = (expected or {}).get(key.batch_id)
+        if want is not None and counts["A"] != want:
+            failures.append(f"{key.batch_id}: published {counts['A']}, expected {want}")
+    if as_json:
+        click.echo(json.dumps({"batches": [
+            {"batch_id": k.batch_id, "submission_date": k.date, **v} for k, v in outcome.items()],
+            "ok": not failures, "failures": failures}, indent=2))
+    else:
+        for key, found in outcome.items():
+            a = found["status"]["A"]
+            click.echo(f"{key.batch_id} {key.date}: {a['reports']['verified']} reports, "
+                       f"{a['reports']['valid']} valid, rejected {a['reports']['rejected']}, "
+                       f"ingest rejected {found['ingest']['rejected']}, "
+                       f"{a['partitions']['verified']} partitions")
+            result = found["result"]["A"]
+            if result is None:
+                click.echo(f"  not published: {a['publication']}")
+            else:
+                click.echo(f"  counts: {result['payload']}")
+        click.echo("OK: published counts match" if not failures else "\n".join(failures))
+    return 1 if failures else 0

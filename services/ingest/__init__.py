@@ -1,0 +1,1 @@
+"""Ingest: Firefox "prio" pings and staged share files -> partitions of shares for both servers."""

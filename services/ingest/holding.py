@@ -1,0 +1,182 @@
+"""Pings wait, unacknowledged, until the partition holding their reports is durably written.
+
+Pub/Sub is the staging area: a ping is acked only after its shares are in both inboxes and
+both notices are out, so a crash loses nothing (the unacked pings come back) and costs no
+write per ping. A partition is flushed when it holds PARTITION_MAX_REPORTS reports, when its
+oldest report has waited PARTITION_MAX_AGE_SECONDS, or when no ping has arrived for
+IDLE_SECONDS (the transport stops delivering once its flow-control window is full of held
+pings, so waiting longer would only add latency).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import threading
+import time
+import uuid
+from collections import Counter
+
+from services.ingest.partitions import PartitionWriter, rejection_outcomes
+from services.ingest.pings import Rejection, Report
+from services.protocol import retry
+from services.protocol.layout import BatchKey
+
+log = logging.getLogger("prio_stream.ingest")
+IDLE_SECONDS = 1.0
+TICK_SECONDS = 0.05
+
+
+class FlushFailed(RuntimeError):
+    """The partition holding a ping could not be written: the ping is nacked and comes back."""
+
+
+@dataclasses.dataclass
+class Ticket:
+    """One delivered ping: released when everything it carried is durable."""
+
+    pending: int = 0
+    failed: bool = False
+    done: threading.Event = dataclasses.field(default_factory=threading.Event)
+
+    def wait(self) -> None:
+        self.done.wait()
+        if self.failed:
+            raise FlushFailed("the partition of this ping was not written")
+
+
+@dataclasses.dataclass
+class _Partition:
+    key: BatchKey
+    created: float
+    reports: dict[str, Report] = dataclasses.field(default_factory=dict)
+    tickets: list[Ticket] = dataclasses.field(default_factory=list)
+
+
+class Holding:
+    def __init__(self, writer: PartitionWriter, settings):
+        self.writer = writer
+        self.settings = settings
+        self.max_reports = settings.partition_max_reports
+        self.max_age = settings.partition_max_age_seconds
+        self.idle = min(IDLE_SECONDS, self.max_age)
+        self._lock = threading.Condition()
+        self._open: dict[BatchKey, _Partition] = {}
+        self._sealed: list[_Partition] = []
+        self._outcomes: Counter[tuple[str, str, str]] = Counter()
+        self._outcome_tickets: list[Ticket] = []
+        self._last_arrival = time.monotonic()
+
+    def submit(self, reports: list[Report], rejections: list[Rejection]) -> Ticket:
+        ticket = Ticket()
+        with self._lock:
+            self._last_arrival = time.monotonic()
+            for report in reports:
+                self._add(report, ticket)
+            if rejections:
+                self._outcomes.update(rejection_outcomes(rejections))
+                self._hold(ticket, self._outcome_tickets)
+            if ticket.pending == 0:
+                ticket.done.set()
+            self._lock.notify_all()
+        return ticket
+
+    def _add(self, report: Report, ticket: Ticket) -> None:
+        key = BatchKey(report.batch_id, report.date)
+        partition = self._open.get(key)
+        if partition is None:
+            partition = self._open[key] = _Partition(key, time.monotonic())
+        # A redelivery of a ping still held joins the first delivery's partition.
+        partition.reports.setdefault(report.report_id, report)
+        self._hold(ticket, partition.tickets)
+        if len(partition.reports) >= self.max_reports:
+            self._sealed.append(self._open.pop(key))
+
+    @staticmethod
+    def _hold(ticket: Ticket, holders: list[Ticket]) -> None:
+        if not holders or holders[-1] is not ticket:
+            holders.append(ticket)
+            ticket.pending += 1
+
+    def run(self, stop: threading.Event) -> None:
+        """The flusher (a background task): writes due partitions until stopped, then the rest."""
+        while not stop.is_set():
+            for partition in self._due(stop):
+                self._flush(partition)
+            self._flush_outcomes()
+        for partition in self._take(everything=True):
+            self._flush(partition)
+        self._flush_outcomes()
+
+    def _due(self, stop: threading.Event) -> list[_Partition]:
+        with self._lock:
+            self._lock.wait_for(lambda: self._sealed or stop.is_set(), timeout=TICK_SECONDS)
+        return self._take(everything=False)
+
+    def _take(self, everything: bool) -> list[_Partition]:
+        now = time.monotonic()
+        with self._lock:
+            idle = now - self._last_arrival >= self.idle
+            for key, partition in list(self._open.items()):
+                if everything or idle or now - partition.created >= self.max_age:
+                    self._sealed.append(self._open.pop(key))
+            taken, self._sealed = self._sealed, []
+            return taken
+
+    def _flush(self, partition: _Partition) -> None:
+        pid = partition_id()
+        reports = list(partition.reports.values())
+        try:
+            duplicates = _with_retries(
+                lambda: self.writer.write(partition.key, pid, reports), self.settings)
+        except Exception:
+            log.exception("partition not written; its pings will be redelivered",
+                          extra={"partition_id": pid})
+            _release(partition.tickets, failed=True)
+            return
+        if duplicates:
+            with self._lock:
+                self._outcomes.update({(partition.key.batch_id, partition.key.date, reason): n
+                                       for reason, n in duplicates.items()})
+        _release(partition.tickets, failed=False)
+
+    def _flush_outcomes(self) -> None:
+        with self._lock:
+            outcomes, self._outcomes = self._outcomes, Counter()
+            tickets, self._outcome_tickets = self._outcome_tickets, []
+        if not outcomes:
+            return
+        try:
+            _with_retries(lambda: self.writer.record_outcomes(partition_id(), outcomes),
+                          self.settings)
+        except Exception:
+            log.exception("ingest outcomes not recorded; their pings will be redelivered")
+            _release(tickets, failed=True)
+            return
+        _release(tickets, failed=False)
+
+
+def partition_id() -> str:
+    """Sorts by creation time; unique without coordination between ingest instances."""
+    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
+
+
+def _with_retries(write, settings):
+    for delay in [*retry.delays(settings), None]:
+        try:
+            return write()
+        except Exception:
+            if delay is None:
+                raise
+            log.warning("partition write will retry", extra={"delay": delay})
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _release(tickets: list[Ticket], failed: bool) -> None:
+    for ticket in tickets:
+        ticket.failed = ticket.failed or failed
+        ticket.pending -= 1
+        if ticket.pending <= 0:
+            ticket.done.set()

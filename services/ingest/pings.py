@@ -1,0 +1,118 @@
+"""Firefox "prio" pings: the envelope checks and the reports a ping carries.
+
+`payload.prioData[i] = {"encoding": batch_id, "prio": {"a": base64, "b": base64}}`; one
+report per entry. A report's id derives from the ping's document id and the batch id, so a
+redelivered ping yields the same ids and is recognised as a duplicate.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import datetime as dt
+import json
+import uuid
+from collections.abc import Mapping
+
+_REPORT_NAMESPACE = uuid.UUID("0b0c1f7e-5a55-4c8e-8f36-7e4f3c2a9d10")
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    batch_id: str
+    date: str
+    report_id: str
+    share_a: str  # base64, as the client sent it
+    share_b: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Rejection:
+    batch_id: str  # "" when the ping names no usable batch
+    date: str
+    reason: str
+
+
+def report_id(document_id: str, batch_id: str) -> str:
+    return str(uuid.uuid5(_REPORT_NAMESPACE, f"{document_id}\n{batch_id}"))
+
+
+def submission_date(attributes: Mapping[str, str], ping: Mapping) -> str:
+    """The day the pipeline received the ping (gcp-ingestion's `submission_timestamp`)."""
+    stamp = attributes.get("submission_timestamp") or ping.get("submission_timestamp")
+    if isinstance(stamp, str) and len(stamp) >= 10:
+        try:
+            return dt.date.fromisoformat(stamp[:10]).isoformat()
+        except ValueError:
+            pass
+    return dt.datetime.now(dt.UTC).date().isoformat()
+
+
+def parse(data: bytes, attributes: Mapping[str, str], batches: Mapping[str, int]
+          ) -> tuple[list[Report], list[Rejection]]:
+    """The ping's valid reports and a rejection (with its reason) for everything else."""
+    try:
+        ping = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        ping = None
+    if not isinstance(ping, dict):
+        return [], [Rejection("", submission_date(attributes, {}), "not_json")]
+    date = submission_date(attributes, ping)
+    document_id = attributes.get("document_id") or ping.get("id")
+    entries = (ping.get("payload") or {}).get("prioData") if isinstance(
+        ping.get("payload"), dict) else None
+    if not isinstance(document_id, str) or not document_id:
+        return [], [Rejection("", date, "missing_document_id")]
+    if not isinstance(entries, list) or not entries:
+        return [], [Rejection("", date, "missing_prio_data")]
+    reports, rejections = [], []
+    for entry in entries:
+        report, reason = _entry(entry, document_id, date, batches)
+        if report is not None:
+            reports.append(report)
+        else:
+            batch_id = entry.get("encoding") if isinstance(entry, dict) else None
+            known = batch_id if isinstance(batch_id, str) and batch_id in batches else ""
+            rejections.append(Rejection(known, date, reason))
+    return reports, rejections
+
+
+def _entry(entry, document_id: str, date: str, batches) -> tuple[Report | None, str]:
+    if not isinstance(entry, dict):
+        return None, "malformed_entry"
+    batch_id = entry.get("encoding")
+    if not isinstance(batch_id, str) or batch_id not in batches:
+        return None, "unknown_batch_id"
+    shares = entry.get("prio")
+    if not isinstance(shares, dict) or not shares.get("a") or not shares.get("b"):
+        return None, "missing_share"
+    if not (_is_base64(shares["a"]) and _is_base64(shares["b"])):
+        return None, "bad_base64"
+    return Report(batch_id, date, report_id(document_id, batch_id), shares["a"], shares["b"]), ""
+
+
+def _is_base64(value) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        return len(base64.b64decode(value, validate=True)) > 0
+    except (binascii.Error, ValueError):
+        return False
+
+
+def ping(document_id: str, entries: list[tuple[str, bytes, bytes]],
+         submission_timestamp: str | None = None) -> dict:
+    """A Firefox "prio" ping carrying (batch_id, packet A, packet B) entries (load generator)."""
+    body = {
+        "id": document_id,
+        "type": "prio",
+        "payload": {"prioData": [
+            {"encoding": batch_id, "prio": {"a": base64.b64encode(a).decode(),
+                                            "b": base64.b64encode(b).decode()}}
+            for batch_id, a, b in entries
+        ]},
+    }
+    if submission_timestamp is not None:
+        body["submission_timestamp"] = submission_timestamp
+    return body

@@ -1,0 +1,31 @@
+"""Ingest's entry point: the pings subscription, the partition flusher, batch import, status."""
+
+from __future__ import annotations
+
+import functools
+
+from services.common.runtime import ServiceContext, ServiceDefinition
+from services.common.transport import Message
+from services.ingest import pings, staged, status
+from services.ingest.holding import Holding
+from services.ingest.partitions import PartitionWriter
+
+
+def build(ctx: ServiceContext) -> ServiceDefinition:
+    ctx.settings.require_role("ingest")
+    writer = PartitionWriter(ctx)
+    holding = Holding(writer, ctx.settings)
+    batches = ctx.settings.data_config
+
+    def on_ping(message: Message) -> None:
+        reports, rejections = pings.parse(message.data, message.attributes, batches)
+        holding.submit(reports, rejections).wait()  # returning acks: only once durable
+
+    import_files = functools.partial(staged.import_files, writer,
+                                     ctx.settings.partition_max_reports)
+    return ServiceDefinition(
+        name="ingest",
+        handlers={"prio-pings-ingest": on_ping},
+        router=status.router(ctx, import_files),
+        background=[holding.run],
+    )

@@ -1,0 +1,50 @@
+"""Batch import of staged share files in the seed's layout: a server A file and a server B file
+of `{"id", "payload"}` lines with the same ids (prio-processor's `encode-shares` output)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from services.ingest.partitions import PartitionWriter, rejection_outcomes
+from services.ingest.pings import Rejection, Report, _is_base64
+from services.protocol import shares
+from services.protocol.layout import BatchKey
+
+
+def reports(key: BatchKey, data_a: bytes, data_b: bytes) -> tuple[list[Report], list[Rejection]]:
+    """Pairs the two files by id, in file A's order; an id without both shares is rejected."""
+    lines_b = {line.report_id: line.payload for line in shares.decode(data_b)}
+    found, rejected = [], []
+    seen_a = set()
+    for line in shares.decode(data_a):
+        seen_a.add(line.report_id)
+        share_b = lines_b.get(line.report_id)
+        if share_b is None:
+            rejected.append(Rejection(key.batch_id, key.date, "missing_share"))
+        elif not (_is_base64(line.payload) and _is_base64(share_b)):
+            rejected.append(Rejection(key.batch_id, key.date, "bad_base64"))
+        else:
+            found.append(Report(key.batch_id, key.date, line.report_id, line.payload, share_b))
+    rejected += [Rejection(key.batch_id, key.date, "missing_share")
+                 for rid in lines_b if rid not in seen_a]
+    return found, rejected
+
+
+def import_files(writer: PartitionWriter, max_reports: int, key: BatchKey,
+                 data_a: bytes, data_b: bytes) -> dict:
+    """Writes the files' reports as partitions of at most max_reports. Partition ids derive
+    from the files' ids, so importing the same files again writes nothing new."""
+    found, rejected = reports(key, data_a, data_b)
+    digest = hashlib.sha256("\n".join(r.report_id for r in found).encode()).hexdigest()[:12]
+    outcomes = rejection_outcomes(rejected)
+    partitions = 0
+    for start in range(0, len(found), max_reports):
+        pid = f"import-{digest}-{start // max_reports:05d}"
+        duplicates = writer.write(key, pid, found[start:start + max_reports])
+        outcomes.update({(key.batch_id, key.date, k): n for k, n in duplicates.items()})
+        partitions += 1
+    if outcomes:
+        writer.record_outcomes(f"import-{digest}", outcomes)
+    return {"batch_id": key.batch_id, "submission_date": key.date, "reports": len(found),
+            "partitions": partitions,
+            "rejected": {reason: n for (_, _, reason), n in sorted(outcomes.items())}}

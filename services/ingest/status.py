@@ -1,0 +1,67 @@
+"""Ingest's view of a batch, from what it wrote: partitions, reports, duplicates, rejections."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import fastapi
+import pydantic
+
+from services.common.storage import ObjectNotFound
+from services.protocol import layout, status
+from services.protocol.layout import BatchKey
+
+
+def batch_status(storage, settings, key: BatchKey) -> dict:
+    bucket = settings.inbox_bucket
+    manifests = storage.list(bucket, layout.ingest_manifest_prefix(key))
+    reports = sum(len(json.loads(storage.read(bucket, n))["report_ids"]) for n in manifests)
+    outcomes: Counter[str] = Counter()
+    for name in storage.list(bucket, layout.ingest_outcomes_prefix(key.date)):
+        for item in json.loads(storage.read(bucket, name))["counts"]:
+            if item["batch_id"] in (key.batch_id, ""):
+                outcomes[item["reason"]] += item["count"]
+    duplicates = outcomes.pop("duplicate", 0)
+    return {"batch_id": key.batch_id, "submission_date": key.date, "partitions": len(manifests),
+            "reports": reports, "duplicates": duplicates,
+            # Pings naming no known batch are counted under every batch of their date.
+            "rejected": dict(sorted(outcomes.items()))}
+
+
+class StagedFiles(pydantic.BaseModel):
+    """Staged share files (the seed's layout) already in a bucket."""
+
+    bucket: str
+    server_a_object: str
+    server_b_object: str
+
+
+def router(ctx, import_files) -> fastapi.APIRouter:
+    api = fastapi.APIRouter(tags=["batches"])
+
+    @api.get("/batches")
+    def list_batches() -> dict:
+        names = ctx.storage.list(ctx.settings.inbox_bucket, "ingest/partitions/")
+        return {"batches": [{"batch_id": k.batch_id, "submission_date": k.date}
+                            for k in layout.batches_under(names)]}
+
+    @api.get("/batches/{batch_id}/{date}")
+    def get_batch(batch_id: str, date: str) -> dict:
+        return batch_status(ctx.storage, ctx.settings, status.batch_key(batch_id, date))
+
+    @api.post("/batches/{batch_id}/{date}/import")
+    def import_staged(batch_id: str, date: str, files: StagedFiles) -> dict:
+        """Imports staged share files stored in a bucket into partitions of this batch."""
+        key = status.batch_key(batch_id, date)
+        try:
+            data_a = ctx.storage.read(files.bucket, files.server_a_object)
+            data_b = ctx.storage.read(files.bucket, files.server_b_object)
+        except ObjectNotFound as missing:
+            raise fastapi.HTTPException(404, f"no such object: {missing}") from None
+        try:
+            return import_files(key, data_a, data_b)
+        except ValueError as error:
+            raise fastapi.HTTPException(400, str(error)) from None
+
+    return api

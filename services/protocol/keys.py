@@ -1,0 +1,58 @@
+"""A server's libprio objects (config per batch, its key, its index) built from the settings."""
+
+from __future__ import annotations
+
+import functools
+
+import libprio_ctypes as prio
+from services.common import pb
+from services.common.config import Settings
+
+
+class UnknownBatch(ValueError):
+    """The batch id is not in DATA_CONFIG."""
+
+
+class ServerKeys:
+    """What the core needs to act as this server; secrets stay inside, never in reprs."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.server_id = settings.server_id
+        self.pb_server = server_enum(settings.server_id) if settings.server_id else None
+        self.pb_peer = server_enum(settings.peer_server_id) if settings.server_id else None
+        self._configs: dict[str, prio.Config] = {}
+
+    @functools.cached_property
+    def private_key(self) -> prio.PrivateKey:
+        return prio.PrivateKey.from_bytes(self.settings.private_key)
+
+    @functools.cached_property
+    def shared_secret(self) -> bytes:
+        return self.settings.shared_secret_bytes
+
+    def __repr__(self) -> str:
+        return f"ServerKeys(server_id={self.server_id!r})"
+
+    def n_data(self, batch_id: str) -> int:
+        n_data = (self.settings.data_config or {}).get(batch_id)
+        if n_data is None:
+            raise UnknownBatch(batch_id)
+        return n_data
+
+    def config(self, batch_id: str) -> prio.Config:
+        # Servers never use the public-key slots of a config (spec §11.2): only clients do.
+        config = self._configs.get(batch_id)
+        if config is None:
+            config = prio.Config(self.n_data(batch_id), batch_id,
+                                 prio.PrgMode(self.settings.prg_mode))
+            self._configs[batch_id] = config
+        return config
+
+
+def server_enum(server_id: str) -> int:
+    return pb.Server.SERVER_A if server_id == "A" else pb.Server.SERVER_B
+
+
+def server_letter(server: int) -> str:
+    return "A" if server == pb.Server.SERVER_A else "B"

@@ -1,0 +1,102 @@
+"""The object names of docs/architecture.md, in one place: every stage's output has one name."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class BatchKey:
+    """A batch as the servers close and publish it: one batch id on one submission date."""
+
+    batch_id: str
+    date: str
+
+    def __post_init__(self):
+        if not self.batch_id or "/" in self.batch_id or self.batch_id.startswith("."):
+            raise ValueError("invalid batch id")
+        if not _DATE.fullmatch(self.date):
+            raise ValueError("submission date must be YYYY-MM-DD")
+
+    @property
+    def folder(self) -> str:
+        return f"batch_id={self.batch_id}/submission_date={self.date}"
+
+
+# --- inbox (written by ingest)
+
+def raw(key: BatchKey, pid: str) -> str:
+    return f"raw/{key.folder}/{pid}.ndjson"
+
+
+def raw_prefix(key: BatchKey) -> str:
+    return f"raw/{key.folder}/"
+
+
+def ingest_manifest(key: BatchKey, pid: str) -> str:
+    """The report ids of a written partition: ingest's anti-replay index (leader's inbox only)."""
+    return f"ingest/partitions/{key.folder}/{pid}.json"
+
+
+def ingest_manifest_prefix(key: BatchKey) -> str:
+    return f"ingest/partitions/{key.folder}/"
+
+
+def ingest_outcomes(date: str, flush_id: str) -> str:
+    """Counts of pings ingest rejected or dropped as duplicates in one flush."""
+    return f"ingest/outcomes/submission_date={date}/{flush_id}.json"
+
+
+def ingest_outcomes_prefix(date: str) -> str:
+    return f"ingest/outcomes/submission_date={date}/"
+
+
+# --- private (one server's own records)
+
+def internal(step: str, key: BatchKey, pid: str) -> str:
+    """step: state, verify1, verify2, verified, aggregate."""
+    suffix = "bin" if step == "state" else "pb"
+    return f"intermediate/internal/{step}/{key.folder}/{pid}.{suffix}"
+
+
+def external(step: str, key: BatchKey, pid: str) -> str:
+    """step: verify1, verify2 (what the peer sent, as received)."""
+    return f"intermediate/external/{step}/{key.folder}/{pid}.pb"
+
+
+def internal_prefix(step: str, key: BatchKey) -> str:
+    return f"intermediate/internal/{step}/{key.folder}/"
+
+
+def external_prefix(step: str, key: BatchKey) -> str:
+    return f"intermediate/external/{step}/{key.folder}/"
+
+
+def batch_record(key: BatchKey, record: str) -> str:
+    """record: close.pb (the agreed partition list), total_share.pb, status.json."""
+    return f"intermediate/internal/batch/{key.folder}/{record}"
+
+
+def peer_total_share(key: BatchKey) -> str:
+    return f"intermediate/external/aggregate/{key.folder}/total_share.pb"
+
+
+def result(key: BatchKey) -> str:
+    return f"processed/{key.folder}/result.json"
+
+
+def partition_ids(names: list[str]) -> list[str]:
+    """The partition ids of a listing under one of the per-partition prefixes."""
+    return [name.rsplit("/", 1)[1].rsplit(".", 1)[0] for name in names]
+
+
+_FOLDER = re.compile(r"batch_id=([^/]+)/submission_date=(\d{4}-\d{2}-\d{2})/")
+
+
+def batches_under(names: list[str]) -> list[BatchKey]:
+    """The distinct batches a listing names, sorted."""
+    found = {BatchKey(*m.groups()) for name in names if (m := _FOLDER.search(name))}
+    return sorted(found)

@@ -1,0 +1,56 @@
+"""Partition share files: the seed's staged NDJSON, one `{"id", "payload"}` per line."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+
+SCHEMA_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class ShareLine:
+    report_id: str
+    payload: str  # base64 of the encrypted packet, as the client sent it
+
+
+def encode(lines: Iterable[ShareLine]) -> bytes:
+    # json.dumps defaults, as prio-processor writes them.
+    return b"".join(
+        json.dumps({"id": line.report_id, "payload": line.payload}).encode() + b"\n"
+        for line in lines
+    )
+
+
+def decode(data: bytes) -> list[ShareLine]:
+    """Raises ValueError on a line that is not a `{"id": str, "payload": str}` object."""
+    lines = []
+    for number, text in enumerate(data.splitlines(), 1):
+        if not text.strip():
+            continue
+        try:
+            item = json.loads(text)
+        except json.JSONDecodeError:
+            raise ValueError(f"line {number} is not JSON") from None
+        if not (isinstance(item, dict) and isinstance(item.get("id"), str)
+                and isinstance(item.get("payload"), str)):
+            raise ValueError(f'line {number} is not {{"id", "payload"}}')  # noqa: TRY004
+        lines.append(ShareLine(item["id"], item["payload"]))
+    return lines
+
+
+def packet(line: ShareLine) -> bytes | None:
+    """The encrypted packet, or None if the payload is not base64."""
+    try:
+        return base64.b64decode(line.payload, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def ids_digest(report_ids: Sequence[str]) -> bytes:
+    """What both servers compare to know they hold the same reports in the same order."""
+    return hashlib.sha256("\n".join(report_ids).encode()).digest()

@@ -1,0 +1,110 @@
+"""A batch's status on one server, derived from its buckets only: any instance answers the same."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+
+import fastapi
+
+from services.common import pb
+from services.common.config import Settings
+from services.common.storage import Storage
+from services.protocol import layout, outcome
+from services.protocol.layout import BatchKey
+
+# Per-partition records, in pipeline order: how far each partition got.
+STAGES = (
+    ("received", "inbox", "raw"),
+    ("verify1", "internal", "verify1"),
+    ("peer_verify1", "external", "verify1"),
+    ("verify2", "internal", "verify2"),
+    ("peer_verify2", "external", "verify2"),
+    ("verified", "internal", "verified"),
+    ("aggregated", "internal", "aggregate"),
+)
+
+
+def _prefix(where: str, step: str, key: BatchKey) -> str:
+    if where == "inbox":
+        return layout.raw_prefix(key)
+    return (layout.internal_prefix if where == "internal" else layout.external_prefix)(step, key)
+
+
+def batch_status(storage: Storage, settings: Settings, key: BatchKey) -> dict:
+    private = settings.private_bucket
+    partitions = {}
+    for stage, where, step in STAGES:
+        bucket = settings.inbox_bucket if where == "inbox" else private
+        partitions[stage] = set(layout.partition_ids(storage.list(bucket, _prefix(where, step, key))))
+    close = _read(storage, private, layout.batch_record(key, "close.pb"), pb.BatchClose)
+    agreed = set(close.partition_ids) if close else None
+    reports = _report_counts(storage, private, key, partitions["verified"], agreed)
+    publication = storage.read_or_none(private, layout.batch_record(key, "status.json"))
+    return {
+        "batch_id": key.batch_id,
+        "submission_date": key.date,
+        "server": settings.server_id,
+        "partitions": {stage: len(ids) for stage, ids in partitions.items()},
+        "reports": reports,
+        "closed": close is not None,
+        "closed_partitions": len(agreed) if agreed is not None else None,
+        "total_share": storage.exists(private, layout.batch_record(key, "total_share.pb")),
+        "peer_total_share": storage.exists(private, layout.peer_total_share(key)),
+        "published": storage.exists(private, layout.result(key)),
+        "publication": json.loads(publication) if publication else None,
+    }
+
+
+def _report_counts(storage, private, key, verified_ids, agreed) -> dict:
+    rejected: Counter[str] = Counter()
+    verified = valid = late = 0
+    for pid in sorted(verified_ids):
+        record = _read(storage, private, layout.internal("verified", key, pid),
+                       pb.PartitionVerified)
+        verified += record.report_count
+        valid += record.valid_count
+        rejected.update(outcome.rejected_counts(record.outcome))
+        if agreed is not None and pid not in agreed:
+            late += record.report_count  # verified after the batch closed: never counted
+    return {"verified": verified, "valid": valid, "rejected": dict(sorted(rejected.items())),
+            "late": late}
+
+
+def _read(storage: Storage, bucket: str, name: str, message_type):
+    data = storage.read_or_none(bucket, name)
+    return None if data is None else message_type.FromString(data)
+
+
+def batches(storage: Storage, settings: Settings) -> list[BatchKey]:
+    """Every batch this server has received a partition of."""
+    return layout.batches_under(storage.list(settings.inbox_bucket, "raw/"))
+
+
+def batch_key(batch_id: str, date: str) -> BatchKey:
+    try:
+        return BatchKey(batch_id, date)
+    except ValueError as error:
+        raise fastapi.HTTPException(status_code=400, detail=str(error)) from None
+
+
+def router(ctx, close: Callable[[BatchKey], dict] | None = None) -> fastapi.APIRouter:
+    """`GET /batches`, `GET /batches/{batch_id}/{date}` and, where given, the close action."""
+    api = fastapi.APIRouter(tags=["batches"])
+
+    @api.get("/batches")
+    def list_batches() -> dict:
+        return {"batches": [{"batch_id": k.batch_id, "submission_date": k.date}
+                            for k in batches(ctx.storage, ctx.settings)]}
+
+    @api.get("/batches/{batch_id}/{date}")
+    def get_batch(batch_id: str, date: str) -> dict:
+        return batch_status(ctx.storage, ctx.settings, batch_key(batch_id, date))
+
+    if close is not None:
+        @api.post("/batches/{batch_id}/{date}/close")
+        def close_batch(batch_id: str, date: str) -> dict:
+            return close(batch_key(batch_id, date))
+
+    return api

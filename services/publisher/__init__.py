@@ -1,0 +1,1 @@
+"""The publisher: own + peer total share -> counts -> labelled result in processed/."""

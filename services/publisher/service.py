@@ -1,0 +1,21 @@
+"""The publisher's entry point: its subscription and its admin routes."""
+
+from __future__ import annotations
+
+from services.common import pb
+from services.common.runtime import ServiceContext, ServiceDefinition
+from services.protocol import status
+from services.publisher.publication import Publication
+
+
+def build(ctx: ServiceContext) -> ServiceDefinition:
+    ctx.settings.require_role("publisher")
+    publication = Publication(ctx)
+    return ServiceDefinition(
+        name="publisher",
+        handlers={
+            "prio-total-shares-publisher": lambda m: publication.on_total_share(
+                pb.TotalShare.FromString(m.data)),
+        },
+        router=status.router(ctx),
+    )

@@ -1,0 +1,203 @@
+"""The two verification rounds of a partition, joined through storage with the peer's packets.
+
+Each step is idempotent: its output has a deterministic name, is written create-only and is
+deterministic, so a redelivered message (or both halves of a join arriving at once) only
+re-sends what was already sent, and the receiver's create-only write absorbs it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import libprio_ctypes as prio
+from services.common import pb, topology
+from services.common.storage import Storage
+from services.protocol import layout, outcome, retry, shares
+from services.protocol.keys import ServerKeys
+from services.protocol.layout import BatchKey
+
+log = logging.getLogger("prio_stream.verifier")
+
+
+class PartitionMismatch(ValueError):
+    """The peer's packets are for a different list of reports: cannot be processed, ever."""
+
+
+class Verification:
+    def __init__(self, ctx):
+        self.settings = ctx.settings
+        self.storage: Storage = ctx.storage
+        self.transport = ctx.transport
+        self.keys = ServerKeys(ctx.settings)
+        self.private = ctx.settings.private_bucket
+        meter = ctx.telemetry
+        self.reports = meter.counter("prio.reports.verified", description="reports by outcome")
+
+    # --- round 1: own partition in, verify1 out
+
+    def on_partition(self, notice: pb.PartitionNotice) -> None:
+        ref = notice.partition
+        own = self._own_verify1(notice)
+        self._send(topology.VERIFY1, own)
+        self._try_verify2(ref)
+
+    def _own_verify1(self, notice: pb.PartitionNotice) -> pb.Verify1Partition:
+        ref = notice.partition
+        key, pid = _key(ref), ref.partition_id
+        stored = self._read(layout.internal("verify1", key, pid), pb.Verify1Partition)
+        if stored is not None:
+            return stored
+        lines = shares.decode(self.storage.read(notice.bucket, notice.object_name))
+        report_ids = [line.report_id for line in lines]
+        if shares.ids_digest(report_ids) != notice.report_ids_sha256:
+            raise PartitionMismatch("the stored partition is not the one the notice names")
+        loaded, status = self._load(ref, [shares.packet(line) for line in lines])
+        packets = loaded.verify1 if loaded else [None] * len(status)
+        verify1 = pb.Verify1Partition(
+            partition=ref, sender=self.keys.pb_server, packets=[p or b"" for p in packets],
+            load_status=status, report_ids_sha256=notice.report_ids_sha256,
+        )
+        # State first: whoever finds verify1 stored may rely on the state being there.
+        self.storage.create(self.private, layout.internal("state", key, pid),
+                            loaded.state if loaded else b"")
+        self.storage.create(self.private, layout.internal("verify1", key, pid),
+                            verify1.SerializeToString())
+        return verify1
+
+    def _load(self, ref: pb.PartitionRef, packets: list[bytes | None]):
+        """Decrypts, parses and evaluates every report once, at the partition's point."""
+        decodable = [p for p in packets if p is not None]
+        if not decodable:
+            return None, [outcome.BAD_ENCODING] * len(packets)
+        config = self.keys.config(ref.batch_id)
+        point = prio.partition_evaluation_point(
+            self.keys.shared_secret, ref.batch_id, ref.submission_date, ref.partition_id,
+            config.n_data)
+        # An undecodable payload is loaded as an empty packet, so positions stay aligned;
+        # its reason is BAD_ENCODING whatever the core says about the empty packet.
+        loaded = prio.load_partition(config, self.keys.server_id, self.keys.private_key,
+                                     [p if p is not None else b"" for p in packets], point)
+        status = [outcome.BAD_ENCODING if p is None else outcome.from_core(s)
+                  for p, s in zip(packets, loaded.status, strict=True)]
+        return loaded, status
+
+    # --- round 2: both verify1 in, verify2 out
+
+    def on_peer_verify1(self, peer: pb.Verify1Partition) -> None:
+        self._check_sender(peer.sender)
+        ref = peer.partition
+        self.storage.create(self.private, layout.external("verify1", _key(ref), ref.partition_id),
+                            peer.SerializeToString())
+        self._try_verify2(ref)
+
+    def _try_verify2(self, ref: pb.PartitionRef) -> None:
+        key, pid = _key(ref), ref.partition_id
+        own = self._read(layout.internal("verify1", key, pid), pb.Verify1Partition)
+        peer = self._read(layout.external("verify1", key, pid), pb.Verify1Partition)
+        if own is None or peer is None:
+            return  # the other half completes the step when it arrives
+        _check_same_reports(own, peer)
+        verify2 = self._read(layout.internal("verify2", key, pid), pb.Verify2Partition)
+        if verify2 is None:
+            verify2 = self._verify2(ref, own, peer)
+            self.storage.create(self.private, layout.internal("verify2", key, pid),
+                                verify2.SerializeToString())
+        self._send(topology.VERIFY2, verify2)
+        self._try_verified(ref)
+
+    def _verify2(self, ref, own: pb.Verify1Partition, peer: pb.Verify1Partition):
+        key, pid = _key(ref), ref.partition_id
+        state = self.storage.read(self.private, layout.internal("state", key, pid))
+        count = len(own.load_status)
+        if state:
+            packets, reasons = prio.verify2_partition(
+                self.keys.config(ref.batch_id), state,
+                [p if s == outcome.OK else None for p, s in zip(peer.packets, peer.load_status)])
+            status = [outcome.from_core(r) for r in reasons]
+        else:  # nothing loaded: no state, every report already rejected at load
+            packets, status = [None] * count, list(own.load_status)
+        return pb.Verify2Partition(
+            partition=ref, sender=self.keys.pb_server, packets=[p or b"" for p in packets],
+            status=status, report_ids_sha256=own.report_ids_sha256)
+
+    # --- the end: both verify2 in, which reports are valid
+
+    def on_peer_verify2(self, peer: pb.Verify2Partition) -> None:
+        self._check_sender(peer.sender)
+        ref = peer.partition
+        self.storage.create(self.private, layout.external("verify2", _key(ref), ref.partition_id),
+                            peer.SerializeToString())
+        self._try_verified(ref)
+
+    def _try_verified(self, ref: pb.PartitionRef) -> None:
+        key, pid = _key(ref), ref.partition_id
+        verified = self._read(layout.internal("verified", key, pid), pb.PartitionVerified)
+        if verified is None:
+            verified = self._verified(ref)
+            if verified is None:
+                return
+            if self.storage.create(self.private, layout.internal("verified", key, pid),
+                                   verified.SerializeToString()):
+                self._count(verified)
+        self.transport.publish(self.settings.project_id, topology.VERIFIED,
+                               verified.SerializeToString(), _attributes(ref))
+
+    def _verified(self, ref: pb.PartitionRef) -> pb.PartitionVerified | None:
+        key, pid = _key(ref), ref.partition_id
+        records = [
+            self._read(layout.internal("verify1", key, pid), pb.Verify1Partition),
+            self._read(layout.external("verify1", key, pid), pb.Verify1Partition),
+            self._read(layout.internal("verify2", key, pid), pb.Verify2Partition),
+            self._read(layout.external("verify2", key, pid), pb.Verify2Partition),
+        ]
+        if any(r is None for r in records):
+            return None
+        own1, peer1, own2, peer2 = records
+        _check_same_reports(own2, peer2)
+        valid = prio.valid_mask(_packets(own2), _packets(peer2))
+        a1, b1 = (own1, peer1) if self.keys.server_id == "A" else (peer1, own1)
+        a2, b2 = (own2, peer2) if self.keys.server_id == "A" else (peer2, own2)
+        outcomes = outcome.report_outcomes(a1.load_status, b1.load_status, a2.status, b2.status,
+                                           valid)
+        return pb.PartitionVerified(
+            partition=ref, server=self.keys.pb_server, outcome=outcomes,
+            report_count=len(outcomes), valid_count=sum(o == outcome.OK for o in outcomes))
+
+    # --- helpers
+
+    def _send(self, topic: str, message) -> None:
+        """To the peer's topic in the peer's project (cross-project publish)."""
+        retry.publish(self.transport, self.settings.peer_project_id, topic,
+                      message.SerializeToString(), self.settings, _attributes(message.partition))
+
+    def _read(self, name: str, message_type):
+        data = self.storage.read_or_none(self.private, name)
+        return None if data is None else message_type.FromString(data)
+
+    def _check_sender(self, sender: int) -> None:
+        if sender != self.keys.pb_peer:
+            raise PartitionMismatch("a packet on the peer's topic not sent by the peer")
+
+    def _count(self, verified: pb.PartitionVerified) -> None:
+        for reason, count in outcome.rejected_counts(verified.outcome).items():
+            self.reports.add(count, {"outcome": reason})
+        self.reports.add(verified.valid_count, {"outcome": "VALID"})
+
+
+def _key(ref: pb.PartitionRef) -> BatchKey:
+    return BatchKey(ref.batch_id, ref.submission_date)
+
+
+def _packets(verify2: pb.Verify2Partition) -> list[bytes | None]:
+    return [p if s == outcome.OK else None for p, s in zip(verify2.packets, verify2.status)]
+
+
+def _check_same_reports(own, peer) -> None:
+    if own.report_ids_sha256 != peer.report_ids_sha256 or len(own.packets) != len(peer.packets):
+        raise PartitionMismatch("own and peer packets are for different report lists")
+
+
+def _attributes(ref: pb.PartitionRef) -> dict[str, str]:
+    # Not secret: lets an operator find a partition's messages without decoding them.
+    return {"batch_id": ref.batch_id, "submission_date": ref.submission_date,
+            "partition_id": ref.partition_id}
