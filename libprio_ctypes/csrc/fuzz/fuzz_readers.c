@@ -1,0 +1,81 @@
+/* libFuzzer harnesses, one per reader, selected at build time with -DFUZZ_<TARGET>.
+ * Every reader must give a value or a status on any input, with no UB; readers that accept
+ * an input must re-serialize canonically and accept their own output. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "prio.h"
+
+static const uint8_t BATCH[] = "fuzz";
+/* X25519 private key of the corpus' "decrypt" seeds (the prio-processor fixture key A) */
+static const uint8_t PRIV[32] = {0xbd, 0x6b, 0xb9, 0xbe, 0xb0, 0x89, 0xdb, 0xa6, 0xb6, 0xa7, 0x5b, 0x44, 0x55, 0xa6, 0x15, 0xd5,
+                                 0x77, 0x69, 0x9f, 0x97, 0x3f, 0xad, 0x9e, 0x32, 0x7a, 0x33, 0xd9, 0x52, 0x8b, 0x5c, 0x7f, 0x64};
+
+static void check_packet(const uint8_t *data, size_t size, int32_t idx) {
+    if (size < 1) return;
+    int32_t n = data[0] % 40;
+    size_t cap = size + 64 + 12 * (size_t)(n + 64);
+    uint8_t *out = malloc(cap), *again = malloc(cap);
+    uint64_t len = 0, len2 = 0;
+    if (prio_client_packet_canonical(n, BATCH, 4, idx, data + 1, size - 1, out, &len) == PRIO_OK) {
+        if (prio_client_packet_canonical(n, BATCH, 4, idx, out, len, again, &len2) != PRIO_OK || len2 != len ||
+            memcmp(out, again, len))
+            abort();
+    }
+    free(out);
+    free(again);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+#if defined(FUZZ_CLIENT_PACKET_A)
+    check_packet(data, size, 0);
+#elif defined(FUZZ_CLIENT_PACKET_B)
+    check_packet(data, size, 1);
+#elif defined(FUZZ_VERIFY1)
+    uint8_t record[PRIO_RECORD_BYTES] = {0}, out[PRIO_VERIFY2_MAX];
+    uint32_t len = 0;
+    static const uint8_t ok[] = {0xa1, 0x00, 0xa1, 0x00};
+    prio_verify2_write(record, data, size, ok, sizeof ok, out, &len);
+    prio_verify2_write(record, ok, sizeof ok, data, size, out, &len);
+#elif defined(FUZZ_VERIFY2)
+    int32_t valid;
+    static const uint8_t zero[] = {0xa1, 0x00};
+    prio_is_valid(data, size, zero, sizeof zero, &valid);
+    uint64_t offs[2] = {0, size}, zoffs[2] = {0, sizeof zero};
+    uint8_t mask;
+    prio_valid_mask(data, offs, zero, zoffs, 1, &mask);
+#elif defined(FUZZ_TOTAL_SHARE)
+    if (size < 1) return 0;
+    int32_t n = data[0] % 40, idx;
+    uint8_t *acc = malloc(16 * (size_t)n + 1);
+    uint64_t out[40];
+    prio_total_share_read(n, data + 1, size - 1, &idx, acc);
+    prio_final(n, data + 1, size - 1, data + 1, size - 1, out);
+    free(acc);
+#elif defined(FUZZ_SERVER_STATE)
+    if (size < 1) return 0;
+    int32_t n = data[0] % 40;
+    uint8_t *acc = malloc(16 * (size_t)n + 1), *out = malloc(prio_state_max_size(n));
+    uint64_t offs[3] = {1, 1 + (size - 1) / 2, size}, len, bad;
+    if (prio_state_read(n, data + 1, size - 1, acc) == PRIO_OK) {
+        if (prio_state_write(acc, n, out, &len) != PRIO_OK) abort();
+    }
+    prio_sum_states(n, data, offs, 2, out, &len, &bad);
+    free(acc);
+    free(out);
+#elif defined(FUZZ_DECRYPT)
+    if (size < 1) return 0;
+    int32_t n = data[0] % 40, status;
+    uint8_t *out = malloc(size + 1), record[PRIO_RECORD_BYTES], v1[PRIO_VERIFY1_MAX];
+    uint64_t len, offs[2] = {0, size - 1};
+    uint32_t v1len;
+    static const uint8_t r[16] = {7};
+    prio_decrypt(PRIV, data, size, out, &len);
+    prio_load_partition(n, BATCH, 4, data[0] & 1, (data[0] >> 1) & 1, PRIV, data + 1, offs, 1, r, &status, v1,
+                        &v1len, record);
+    free(out);
+#else
+#error "define one FUZZ_<TARGET>"
+#endif
+    return 0;
+}

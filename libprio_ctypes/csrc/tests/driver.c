@@ -1,0 +1,150 @@
+/* C test driver for sanitizer and valgrind runs.
+ * With no argument: a self-test (encode/load/verify/aggregate round trips in both modes, then
+ * every reader over deterministic mutations). With a case file: one case per line,
+ *   <kind> <n_data> <server_idx> <mode> <batch_hex> <key_hex> <payload_hex>
+ * and one output line per case: "<status> <output_hex>". */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "prio.h"
+
+#define R_FIXED "\x15\xcd\x5b\x07\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+
+static uint8_t *unhex(const char *s, size_t *len) {
+    size_t n = strlen(s) / 2;
+    uint8_t *out = malloc(n + 1);
+    for (size_t i = 0; i < n; i++) sscanf(s + 2 * i, "%2hhx", &out[i]);
+    *len = n;
+    return out;
+}
+
+static void print_hex(int32_t status, const uint8_t *b, size_t n) {
+    printf("%d ", status);
+    for (size_t i = 0; status == 0 && i < n; i++) printf("%02x", b[i]);
+    printf("\n");
+}
+
+/* runs one reader over `in`; returns the status, output in out/out_len */
+static int32_t run_case(const char *kind, int32_t n, int32_t idx, int32_t mode, const uint8_t *batch, size_t blen,
+                        const uint8_t *key, const uint8_t *in, size_t len, uint8_t *out, uint64_t *out_len) {
+    uint64_t offs[2] = {0, len};
+    *out_len = 0;
+    if (!strcmp(kind, "decrypt")) return prio_decrypt(key, in, len, out, out_len);
+    if (!strcmp(kind, "packet"))
+        return prio_client_packet_canonical(n, batch, (uint32_t)blen, idx, in, len, out, out_len);
+    if (!strcmp(kind, "load")) {
+        int32_t status;
+        uint32_t v1len = 0;
+        uint8_t record[PRIO_RECORD_BYTES];
+        int32_t rc = prio_load_partition(n, batch, (uint32_t)blen, mode, idx, key, in, offs, 1,
+                                         (const uint8_t *)R_FIXED, &status, out, &v1len, record);
+        *out_len = v1len;
+        return rc ? rc : status;
+    }
+    if (!strcmp(kind, "verify1")) {
+        uint8_t record[PRIO_RECORD_BYTES] = {0};
+        uint32_t l = 0;
+        int32_t rc = prio_verify2_write(record, in, len, in, len, out, &l);
+        *out_len = l;
+        return rc;
+    }
+    if (!strcmp(kind, "verify2")) {
+        int32_t valid = 0;
+        int32_t rc = prio_is_valid(in, len, in, len, &valid);
+        out[0] = (uint8_t)valid;
+        *out_len = 1;
+        return rc;
+    }
+    if (!strcmp(kind, "total")) {
+        int32_t sidx = 0;
+        int32_t rc = prio_total_share_read(n, in, len, &sidx, out + 1);
+        out[0] = (uint8_t)sidx;
+        *out_len = 1 + 16 * (uint64_t)n;
+        return rc;
+    }
+    if (!strcmp(kind, "state")) {
+        uint64_t bad = 0;
+        return prio_sum_states(n, in, offs, 1, out, out_len, &bad);
+    }
+    return PRIO_INVALID_ARGUMENT;
+}
+
+static uint64_t lcg = 88172645463325252ull;
+static uint32_t next_rand(void) {
+    lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(lcg >> 33);
+}
+
+static int self_test(void) {
+    static const char *kinds[] = {"decrypt", "packet", "load", "verify1", "verify2", "total", "state"};
+    uint8_t priv_a[32], pub_a[32], priv_b[32], pub_b[32];
+    if (prio_keygen(priv_a, pub_a) || prio_keygen(priv_b, pub_b)) return 1;
+    const int32_t sizes[] = {0, 1, 3, 7, 8, 21, 100};
+    for (int m = 0; m < 2; m++) {
+        for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+            int32_t n = sizes[s];
+            const uint8_t batch[] = "driver-batch";
+            uint64_t cap_a = prio_packet_a_max_size(n, 12), cap_b = prio_packet_b_max_size(12);
+            uint8_t *a = malloc(cap_a), *b = malloc(cap_b), *values = calloc((size_t)n + 1, 1);
+            uint8_t *out = malloc(cap_a + 16 * (size_t)n + 64);
+            uint64_t la = 0, lb = 0, ol;
+            for (int32_t i = 0; i < n; i++) values[i] = (uint8_t)(next_rand() & 1);
+            if (prio_encode(n, batch, 12, m, pub_a, pub_b, values, 0, a, &la, b, &lb)) return 1;
+            uint8_t v1a[24], v1b[24], ra[PRIO_RECORD_BYTES], rb[PRIO_RECORD_BYTES], v2a[12], v2b[12];
+            uint32_t l1a = 0, l1b = 0, l2a = 0, l2b = 0;
+            int32_t sa = -1, sb = -1, valid = 0;
+            uint64_t offa[2] = {0, la}, offb[2] = {0, lb};
+            prio_load_partition(n, batch, 12, m, 0, priv_a, a, offa, 1, (const uint8_t *)R_FIXED, &sa, v1a, &l1a, ra);
+            prio_load_partition(n, batch, 12, m, 1, priv_b, b, offb, 1, (const uint8_t *)R_FIXED, &sb, v1b, &l1b, rb);
+            if (sa || sb || prio_verify2_write(ra, v1a, l1a, v1b, l1b, v2a, &l2a) ||
+                prio_verify2_write(rb, v1a, l1a, v1b, l1b, v2b, &l2b) || prio_is_valid(v2a, l2a, v2b, l2b, &valid) ||
+                !valid) {
+                fprintf(stderr, "round trip failed: mode %d n_data %d\n", m, n);
+                return 1;
+            }
+            for (int t = 0; t < 300; t++) { /* mutations of the packet through every reader */
+                uint64_t len = (next_rand() % 3 == 0) ? next_rand() % (la + 1) : la;
+                uint8_t *mut = malloc(len + 1);
+                memcpy(mut, a, len);
+                for (int k = 0; len && k < 1 + (int)(next_rand() % 4); k++) mut[next_rand() % len] ^= (uint8_t)(1u << (next_rand() % 8));
+                for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
+                    run_case(kinds[k], n, (int32_t)(next_rand() & 1), m, batch, 12, priv_a, mut, len, out, &ol);
+                free(mut);
+            }
+            free(a);
+            free(b);
+            free(values);
+            free(out);
+        }
+    }
+    printf("self-test ok\n");
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) return self_test();
+    FILE *f = fopen(argv[1], "r");
+    if (!f) return 2;
+    static char line[1 << 22];
+    char kind[32], bhex[1024], khex[80], *phex = malloc(sizeof line);
+    int32_t n, idx, mode;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%31s %d %d %d %1023s %79s %s", kind, &n, &idx, &mode, bhex, khex, phex) != 7) continue;
+        size_t blen, klen, plen;
+        uint8_t *batch = unhex(bhex[0] == '-' ? "" : bhex, &blen), *key = unhex(khex, &klen);
+        uint8_t *in = unhex(phex[0] == '-' ? "" : phex, &plen);
+        size_t cap = plen + 16 * (size_t)(n < 0 ? 0 : n) + 64;
+        uint8_t *out = malloc(cap);
+        uint64_t ol = 0;
+        int32_t status = run_case(kind, n, idx, mode, batch, blen, key, in, plen, out, &ol);
+        print_hex(status, out, (size_t)ol);
+        free(batch);
+        free(key);
+        free(in);
+        free(out);
+    }
+    free(phex);
+    fclose(f);
+    return 0;
+}
