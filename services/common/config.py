@@ -251,5 +251,5 @@ def environment_names() -> list[str]:
     return sorted(name.upper() for name in Settings.model_fields)
 
 
-__all__ = ["ConfigError", "REQUIRED_FOR_ROLE", "Settings", "environment_names", "load_settings"]
+__all__ = ["REQUIRED_FOR_ROLE", "ConfigError", "Settings", "environment_names", "load_settings"]
 

@@ -22,7 +22,8 @@ class Pulled:
 class Admin(Protocol):
     """Unary pull and ack on a subscription: `PubSubAdmin` and `InProcessTransport`."""
 
-    def pull(self, project: str, subscription: str, max_messages: int) -> list[Pulled]: ...
+    def pull(self, project: str, subscription: str, max_messages: int,
+             wait: bool = True) -> list[Pulled]: ...
 
     def ack(self, project: str, subscription: str, ack_ids: Sequence[str]) -> None: ...
 
@@ -37,7 +38,7 @@ def admin_of(transport: Transport) -> Admin:
 def _pull_all(admin: Admin, project: str, subscription: str, limit: int) -> list[Pulled]:
     pulled: list[Pulled] = []
     while len(pulled) < limit:
-        batch = admin.pull(project, subscription, min(100, limit - len(pulled)))
+        batch = admin.pull(project, subscription, min(100, limit - len(pulled)), wait=not pulled)
         if not batch:
             break
         pulled.extend(batch)

@@ -98,7 +98,7 @@ class _InProcessSubscription(Subscription):
                 continue
             try:
                 self._handler(self._state.message(pending))
-            except Exception:
+            except Exception:  # noqa: BLE001 - a raising handler nacks, whatever it raised
                 self._transport._nack(self._state, pending)
 
     def stop(self) -> None:
@@ -211,7 +211,8 @@ class InProcessTransport(Transport):
 
     # --- unary pull (dead-letter inspection)
 
-    def pull(self, project: str, subscription: str, max_messages: int) -> list[Pulled]:
+    def pull(self, project: str, subscription: str, max_messages: int,
+             wait: bool = True) -> list[Pulled]:
         state = self._state(project, subscription)
         pulled = []
         while len(pulled) < max_messages:

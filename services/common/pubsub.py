@@ -6,14 +6,15 @@ import concurrent.futures
 import datetime
 import logging
 import threading
+import warnings
 from collections.abc import Mapping, Sequence
 
 import grpc
 from google.api_core import exceptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import pubsub_v1
-from google.pubsub_v1.services.publisher.transports.grpc import PublisherGrpcTransport
 from google.cloud.pubsub_v1.subscriber.scheduler import ThreadScheduler
+from google.pubsub_v1.services.publisher.transports.grpc import PublisherGrpcTransport
 from google.pubsub_v1.services.subscriber.transports.grpc import SubscriberGrpcTransport
 
 from services.common import telemetry
@@ -66,7 +67,7 @@ class _StreamingPull(Subscription):
             self._future.result(timeout=timeout)
         except concurrent.futures.CancelledError:
             pass
-        except Exception as error:  # it had already failed; error() reports it
+        except Exception as error:  # noqa: BLE001 - it had already failed; error() reports it
             log.warning("streaming pull had failed", extra={"subscription": self._path,
                                                             "error": type(error).__name__})
 
@@ -137,7 +138,7 @@ class PubSubTransport(Transport):
             )
             try:
                 handler(message)
-            except Exception:
+            except Exception:  # noqa: BLE001 - a raising handler nacks, whatever it raised
                 received.nack()
             else:
                 received.ack()
@@ -245,16 +246,20 @@ class PubSubAdmin:
         except exceptions.NotFound:
             pass
 
-    def pull(self, project: str, subscription: str, max_messages: int) -> list[Pulled]:
+    def pull(self, project: str, subscription: str, max_messages: int,
+             wait: bool = True) -> list[Pulled]:
+        """Up to max_messages; with wait, waits up to pull_wait seconds for the first one (an
+        immediate answer may be empty although messages exist)."""
         path = self.subscriber.subscription_path(project, subscription)
         try:
-            # Waits for messages (up to `wait`): an immediate answer may be empty although
-            # messages exist, e.g. right after a release.
-            response = self.subscriber.pull(
-                request={"subscription": path, "max_messages": max_messages},
-                retry=None,
-                timeout=self.pull_wait,
-            )
+            with warnings.catch_warnings():  # return_immediately is deprecated, still honoured
+                warnings.simplefilter("ignore", DeprecationWarning)
+                response = self.subscriber.pull(
+                    request={"subscription": path, "max_messages": max_messages,
+                             **({} if wait else {"return_immediately": True})},
+                    retry=None,
+                    timeout=self.pull_wait,
+                )
         except exceptions.DeadlineExceeded:
             return []
         return [

@@ -111,7 +111,7 @@ def router(
             await run_in_threadpool(dispatch, message)
         except errors.TRANSIENT_ERRORS as error:
             return JSONResponse({"error": type(error).__name__}, status_code=503)
-        except Exception as error:  # logged by the dispatcher; the body names no data
+        except Exception as error:  # noqa: BLE001 - logged by the dispatcher; 5xx = nack
             return JSONResponse({"error": type(error).__name__}, status_code=500)
         return Response(status_code=204)
 

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 import fastapi
 import uvicorn
 
-from services.common import errors, topology
-from services.common import admin, push
+from services.common import admin, errors, push, topology
 from services.common.config import Settings
 from services.common.storage import Storage
 from services.common.telemetry import Telemetry
@@ -242,9 +241,9 @@ def run_worker(
 
 
 __all__ = [
+    "SERVICES",
     "BackgroundTasks",
     "Dispatcher",
-    "SERVICES",
     "ServiceContext",
     "ServiceDefinition",
     "build_app",

@@ -94,8 +94,8 @@ def test_data_config_from_a_file(monkeypatch, tmp_path):
         ("MAX_DELIVERY_ATTEMPTS", "3", "MAX_DELIVERY_ATTEMPTS"),
         ("PUBLIC_KEY_HEX_EXTERNAL", "abc", "PUBLIC_KEY_HEX_EXTERNAL"),
         ("DATA_CONFIG", "[{\"batch_id\": \"x\", \"n_data\": 0}]", "DATA_CONFIG"),
-        ("DATA_CONFIG", "[{\"batch_id\": \"x\", \"n_data\": 1}, {\"batch_id\": \"x\", "
-                        "\"n_data\": 2}]", "appears twice"),
+        ("DATA_CONFIG", '[{"batch_id": "x", "n_data": 1}, {"batch_id": "x", "n_data": 2}]',
+         "appears twice"),
         ("DATA_CONFIG", "[{\"n_data\": 4}]", "DATA_CONFIG"),
         ("DATA_CONFIG", "[not json", "DATA_CONFIG"),
         ("DATA_CONFIG", "no/such/file.json", "DATA_CONFIG"),

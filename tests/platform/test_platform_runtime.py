@@ -331,7 +331,8 @@ def test_worker_refuses_to_start_with_a_bad_setting(start_service, tmp_path, uni
     env = {**os.environ, **_service_env(tmp_path, unique_projects),
            "SERVER_ID": "A", "SHARED_SECRET": "dGVuIGJ5dGVzIQ=="}
     result = subprocess.run([sys.executable, "-m", "services.main", "worker", "verifier"],
-                            env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+                            env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                            check=False)
     assert result.returncode != 0
     assert "SHARED_SECRET" in result.stderr
     assert "dGVuIGJ5dGVzIQ==" not in result.stderr + result.stdout
