@@ -66,7 +66,7 @@ variable "batch_close_schedule" {
 variable "ingest_delivery" {
   description = "How ingest receives pings: \"push\" or \"pull\" (see the ingest module)."
   type        = string
-  default     = "push"
+  default     = "pull"
 }
 
 variable "pings_publishers" {

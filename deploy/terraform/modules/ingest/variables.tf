@@ -43,7 +43,7 @@ variable "prg_mode" {
 variable "delivery" {
   description = "\"push\": `prio-stream serve ingest` behind an OIDC push subscription; \"pull\": `prio-stream worker ingest` (streaming pull, CPU always allocated, at least one instance)."
   type        = string
-  default     = "push"
+  default     = "pull"
   validation {
     condition     = contains(["push", "pull"], var.delivery)
     error_message = "delivery is \"push\" or \"pull\"."
