@@ -283,7 +283,7 @@ def command(count, private_key_a, private_key_b, shared_secret, prg_mode, data_c
             outcome = run(system, keys, sent, timeout, progress=not as_json)
         finally:
             system.stop()
-    sys.exit(_report(outcome, expectation, as_json))
+    sys.exit(_report(outcome, expectation, demo.rejected if demo else None, as_json))
 
 
 def _feed(system: EmbeddedSystem, secrets: Secrets, count, pings_file, staged_a, staged_b,
@@ -310,7 +310,8 @@ def _feed(system: EmbeddedSystem, secrets: Secrets, count, pings_file, staged_a,
     return keys, len(messages), demo
 
 
-def _report(outcome: dict[BatchKey, dict], expected: dict | None, as_json: bool) -> int:
+def _report(outcome: dict[BatchKey, dict], expected: dict | None, rejected: dict | None,
+            as_json: bool) -> int:
     failures = []
     for key, found in outcome.items():
         counts = {s: (r or {}).get("payload") for s, r in found["result"].items()}
@@ -319,6 +320,11 @@ def _report(outcome: dict[BatchKey, dict], expected: dict | None, as_json: bool)
         want = (expected or {}).get(key.batch_id)
         if want is not None and counts["A"] != want:
             failures.append(f"{key.batch_id}: published {counts['A']}, expected {want}")
+        want = (rejected or {}).get(key.batch_id)
+        for server, status_ in found["status"].items():
+            if want is not None and status_["reports"]["rejected"] != dict(want):
+                failures.append(f"{key.batch_id}: server {server} rejected "
+                                f"{status_['reports']['rejected']}, expected {dict(want)}")
     if as_json:
         click.echo(json.dumps({"batches": [
             {"batch_id": k.batch_id, "submission_date": k.date, **v} for k, v in outcome.items()],

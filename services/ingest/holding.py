@@ -105,6 +105,10 @@ class Holding:
             for partition in self._due(stop):
                 self._flush(partition)
             self._flush_outcomes()
+        self.flush_all()
+
+    def flush_all(self) -> None:
+        """Writes every open partition now (shutdown, batch import, tests)."""
         for partition in self._take(everything=True):
             self._flush(partition)
         self._flush_outcomes()

@@ -1,0 +1,110 @@
+"""Ingest and both servers on one LocalStorage and one InProcessTransport, stepped by hand:
+each `pump` pulls what a subscription holds and runs the service's handler on it."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import libprio_ctypes as prio
+from services.common import topology
+from services.common.config import load_settings
+from services.common.inprocess import InProcessTransport
+from services.common.provision import Deployment, SubscriptionPolicy, provision
+from services.common.runtime import ServiceContext, load_definition
+from services.common.storage_local import LocalStorage
+from services.common.telemetry import Telemetry
+from services.ingest import pings
+
+N_DATA = 8
+BATCH = "test-0"
+DATE = "2026-11-20"
+
+
+class Cluster:
+    def __init__(self, root, **overrides):
+        self.key_a, self.key_b = prio.PrivateKey.generate(), prio.PrivateKey.generate()
+        self.secret = prio.generate_shared_secret()
+        self.storage = LocalStorage(root)
+        self.transport = InProcessTransport()
+        provision(self.transport, Deployment(), SubscriptionPolicy(min_backoff=0.0), self.storage)
+        common = {"transport": "inprocess", "storage": "local", "local_storage_dir": root,
+                  "data_config": {BATCH: N_DATA, "test-1": 4}, "retry_delay": 0.01,
+                  "retry_limit": 1, "min_batch_size": 1, "partition_max_age_seconds": 0.2,
+                  **overrides}
+        self.settings = {"ingest": load_settings("ingest", **common)}
+        for server, key, peer in (("A", self.key_a, self.key_b), ("B", self.key_b, self.key_a)):
+            self.settings[server] = load_settings(
+                "verifier", **common, server_id=server, private_key_hex=key.to_hex(),
+                shared_secret=base64.b64encode(self.secret).decode(),
+                public_key_hex_internal=key.public_key.to_hex(),
+                public_key_hex_external=peer.public_key.to_hex())
+        self.contexts, self.services = {}, {}
+        for label, name, side in [("ingest", "ingest", "ingest"),
+                                  *((f"{n}-{s}", n, s) for s in "AB"
+                                    for n in ("verifier", "aggregator", "publisher"))]:
+            ctx = ServiceContext(self.settings[side], self.storage, self.transport,
+                                 Telemetry.in_memory(label))
+            self.contexts[label] = ctx
+            self.services[label] = load_definition(name, ctx)
+
+    def client(self, batch_id: str = BATCH) -> prio.Client:
+        n_data = self.settings["ingest"].data_config[batch_id]
+        return prio.Client(prio.Config(n_data, batch_id, prio.PrgMode.HASH,
+                                       self.key_a.public_key, self.key_b.public_key))
+
+    def ping(self, document_id: str, values, batch_id: str = BATCH, *, tamper_a=False,
+             non_binary=False) -> bytes:
+        a, b = self.client(batch_id).encode(values, allow_non_binary=non_binary)
+        if tamper_a:
+            a = a[:-1] + bytes([a[-1] ^ 1])
+        return json.dumps(pings.ping(document_id, [(batch_id, a, b)],
+                                     f"{DATE}T10:00:00Z")).encode()
+
+    def pump(self, label: str, subscription: str) -> int:
+        """Runs the handler on every message due on the subscription; returns how many."""
+        settings = self.contexts[label].settings
+        project = topology.subscription_project(subscription, settings)
+        handler = self.services[label].handlers[subscription]
+        done = 0
+        while pulled := self.transport.pull(project, subscription, 100):
+            for item in pulled:
+                handler(item.message)
+                self.transport.ack(project, subscription, [item.ack_id])
+                done += 1
+        return done
+
+    def run_servers(self, twice: bool = False) -> None:
+        """Delivers every server message until none is left; twice: each delivered two times
+        (at-least-once delivery), by handling each message again."""
+        while True:
+            moved = 0
+            for label, subscription in SERVER_SUBSCRIPTIONS:
+                moved += self.pump_twice(label, subscription) if twice else self.pump(
+                    label, subscription)
+            if not moved:
+                return
+
+    def pump_twice(self, label: str, subscription: str) -> int:
+        settings = self.contexts[label].settings
+        project = topology.subscription_project(subscription, settings)
+        handler = self.services[label].handlers[subscription]
+        pulled = self.transport.pull(project, subscription, 100)
+        for item in pulled:
+            handler(item.message)
+            handler(item.message)
+            self.transport.ack(project, subscription, [item.ack_id])
+        return len(pulled)
+
+    def drain(self, project: str, topic_subscription: str) -> list:
+        pulled = self.transport.pull(project, topic_subscription, 1000)
+        self.transport.ack(project, topic_subscription, [p.ack_id for p in pulled])
+        return [p.message for p in pulled]
+
+
+SERVER_SUBSCRIPTIONS = [
+    (f"{service}-{server}", spec.name)
+    for server in "AB"
+    for spec in topology.SUBSCRIPTIONS if spec.side == "server"
+    for service in [spec.service]
+]

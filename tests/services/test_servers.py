@@ -1,0 +1,183 @@
+"""Verifier, aggregator and publisher handlers of both servers, stepped message by message."""
+
+from __future__ import annotations
+
+import json
+
+import fastapi
+import pytest
+
+from services.aggregator.batch_close import BatchCloser
+from services.common import errors, pb
+from services.ingest import pings
+from services.ingest.partitions import PartitionWriter
+from services.protocol import layout, shares, status
+from services.protocol.layout import BatchKey
+from services.publisher import labels
+from tests.services.harness import BATCH, DATE, Cluster
+
+KEY = BatchKey(BATCH, DATE)
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    return Cluster(tmp_path)
+
+
+def _write(cluster, pid, kinds, start=0):
+    """One partition of reports of the given kinds; returns the plaintext sum of valid ones."""
+    reports, total = [], [0] * 8
+    for i, kind in enumerate(kinds, start):
+        values = [(i >> bit) & 1 for bit in range(8)]
+        if kind == "non_binary":
+            values[0] = 2
+        ping = cluster.ping(f"doc-{i}", values, tamper_a=kind == "tamper_a",
+                            non_binary=kind == "non_binary")
+        reports += pings.parse(ping, {}, {BATCH: 8})[0]
+        if kind == "valid":
+            total = [t + v for t, v in zip(total, values)]
+    PartitionWriter(cluster.contexts["ingest"]).write(KEY, pid, reports)
+    return total
+
+
+def _status(cluster, server):
+    return status.batch_status(cluster.storage, cluster.settings[server], KEY)
+
+
+def _close_and_publish(cluster, twice=False):
+    BatchCloser(cluster.contexts["aggregator-A"]).close(KEY)
+    cluster.run_servers(twice=twice)
+
+
+def _result(cluster, server):
+    bucket = cluster.settings[server].private_bucket
+    return json.loads(cluster.storage.read(bucket, layout.result(KEY)))
+
+
+def test_verification_outcomes_agree_on_both_servers(cluster):
+    kinds = ["valid", "non_binary", "valid", "tamper_a", "valid"]
+    _write(cluster, "p1", kinds)
+    cluster.run_servers()
+    records = [pb.PartitionVerified.FromString(cluster.storage.read(
+        cluster.settings[s].private_bucket, layout.internal("verified", KEY, "p1")))
+        for s in "AB"]
+    assert list(records[0].outcome) == list(records[1].outcome) == [
+        pb.Reason.REASON_OK, pb.Reason.REASON_INVALID_PROOF, pb.Reason.REASON_OK,
+        pb.Reason.REASON_DECRYPT_FAILED, pb.Reason.REASON_OK]
+    for server in "AB":
+        reports = _status(cluster, server)["reports"]
+        assert reports == {"verified": 5, "valid": 3, "late": 0,
+                           "rejected": {"DECRYPT_FAILED": 1, "INVALID_PROOF": 1}}
+
+
+def test_undecodable_payload_is_rejected_not_raised(cluster):
+    _write(cluster, "p1", ["valid", "valid"])
+    # A partition file whose second share is not base64 (staged data can hold anything).
+    for bucket in ("prio-a-inbox", "prio-b-inbox"):
+        lines = shares.decode(cluster.storage.read(bucket, layout.raw(KEY, "p1")))
+        lines[1] = shares.ShareLine(lines[1].report_id, "***")
+        path = cluster.storage._path(bucket, layout.raw(KEY, "p1"))
+        path.write_bytes(shares.encode(lines))
+    cluster.run_servers()
+    assert _status(cluster, "A")["reports"]["rejected"] == {"BAD_ENCODING": 1}
+
+
+def test_full_pipeline_publishes_the_plaintext_sums(cluster):
+    expected = [a + b for a, b in zip(_write(cluster, "p1", ["valid"] * 4 + ["non_binary"]),
+                                      _write(cluster, "p2", ["valid", "tamper_a"], start=10))]
+    cluster.run_servers()
+    _close_and_publish(cluster)
+    for server in "AB":
+        result = _result(cluster, server)
+        assert result["payload"] == expected
+        assert (result["total"], result["valid"]) == (7, 5)
+        assert result["rejected"] == {"DECRYPT_FAILED": 1, "INVALID_PROOF": 1}
+        assert result["counts"] == {str(i): c for i, c in enumerate(expected)}
+        found = _status(cluster, server)
+        assert found["published"] and found["closed_partitions"] == 2
+
+
+def test_every_message_delivered_twice_changes_nothing(cluster):
+    expected = _write(cluster, "p1", ["valid", "non_binary", "valid", "valid"])
+    cluster.run_servers(twice=True)
+    _close_and_publish(cluster, twice=True)
+    BatchCloser(cluster.contexts["aggregator-A"]).close(KEY)  # an admin clicking twice
+    cluster.run_servers(twice=True)
+    for server in "AB":
+        assert _result(cluster, server)["payload"] == expected
+        assert _status(cluster, server)["reports"]["verified"] == 4
+
+
+def test_b_waits_for_partitions_it_does_not_hold_yet(cluster):
+    _write(cluster, "p1", ["valid"] * 3)
+    cluster.run_servers()
+    # Remove B's aggregate: the proposal names a partition B has not summed yet.
+    b_private = cluster.settings["B"].private_bucket
+    saved = cluster.storage.read(b_private, layout.internal("aggregate", KEY, "p1"))
+    cluster.storage.delete(b_private, layout.internal("aggregate", KEY, "p1"))
+    BatchCloser(cluster.contexts["aggregator-A"]).close(KEY)
+    with pytest.raises(errors.RetryLater):
+        cluster.pump("aggregator-B", "prio-batch-close-aggregator")
+    cluster.storage.create(b_private, layout.internal("aggregate", KEY, "p1"), saved)
+    proposal = pb.BatchClose.FromString(cluster.storage.read(
+        cluster.settings["A"].private_bucket, layout.batch_record(KEY, "close.pb")))
+    BatchCloser(cluster.contexts["aggregator-B"]).on_message(proposal)
+    cluster.run_servers()
+    assert _result(cluster, "A")["valid"] == 3
+
+
+def test_partitions_after_the_close_are_late_and_not_counted(cluster):
+    expected = _write(cluster, "p1", ["valid"] * 3)
+    cluster.run_servers()
+    _close_and_publish(cluster)
+    _write(cluster, "p2", ["valid"] * 2, start=20)
+    cluster.run_servers()
+    for server in "AB":
+        assert _result(cluster, server)["payload"] == expected
+        assert _status(cluster, server)["reports"]["late"] == 2
+
+
+def test_only_the_leader_closes(cluster):
+    _write(cluster, "p1", ["valid"])
+    cluster.run_servers()
+    with pytest.raises(fastapi.HTTPException) as refused:
+        BatchCloser(cluster.contexts["aggregator-B"]).close(KEY)
+    assert refused.value.status_code == 409
+
+
+def test_small_batches_are_refused_with_the_reason_recorded(tmp_path):
+    cluster = Cluster(tmp_path, min_batch_size=5)
+    _write(cluster, "p1", ["valid"] * 4)
+    cluster.run_servers()
+    _close_and_publish(cluster)
+    for server in "AB":
+        found = _status(cluster, server)
+        assert not found["published"]
+        assert found["publication"] == {
+            "published": False, "reason": "4 valid reports, fewer than MIN_BATCH_SIZE=5"}
+
+
+def test_labels_of_split_batches():
+    config = {"origins-0": 3, "origins-1": 2}
+    names = ["a", "b", "c", "d", "e"]
+    assert labels.labelled([1, 2], "origins-1", config, names) == {"d": 1, "e": 2}
+    assert labels.labelled([1, 2, 3], "origins-0", config, None) == {"0": 1, "1": 2, "2": 3}
+    assert labels.offset("single", config) == 0
+    with pytest.raises(ValueError):
+        labels.labelled([1, 2, 3], "origins-1", config, names)
+
+
+def test_every_core_reason_has_a_wire_reason():
+    import libprio_ctypes as prio
+    from services.protocol import outcome
+
+    for reason in prio.Reason:
+        assert outcome.name(outcome.from_core(reason)) == reason.name
+
+
+def test_an_undecodable_message_raises_for_the_dead_letter_topic(cluster):
+    from services.common.transport import Message
+
+    handler = cluster.services["verifier-A"].handlers["prio-verify1-verifier"]
+    with pytest.raises(Exception):  # noqa: B017 - protobuf's DecodeError, whatever its module
+        handler(Message(b"\xff\xff not a protobuf", {}, "1", "prio-verify1-verifier"))
