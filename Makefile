@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := build-essential libssl-dev valgrind clang openjdk-17-jre-headless google-cloud-cli-pubsub-emulator
+APT_PACKAGES := build-essential libssl-dev valgrind clang libclang-rt-14-dev openjdk-17-jre-headless google-cloud-cli-pubsub-emulator
 STAMP := $(VENV)/.installed
 
 .PHONY: install run test test-fast bench sanitize valgrind fuzz proto clean
