@@ -60,7 +60,7 @@ def generate(count: int, data_config: dict[str, int], public_a: prio.PublicKey,
                                                 entries, stamp)).encode())
     for i in range(mix.bad_pings):
         work.pings.append(_bad_ping(i, stamp, next(iter(data_config))))
-        work.ingest_rejected["bad_base64" if i % 2 == 0 else "unknown_batch_id"] += 1
+        work.ingest_rejected["BAD_ENCODING" if i % 2 == 0 else "UNKNOWN_BATCH_ID"] += 1
     return work
 
 

@@ -10,8 +10,7 @@ from services.protocol import status
 
 
 def build(ctx: ServiceContext) -> ServiceDefinition:
-    # aggregate_partition decrypts the valid reports' shares again: it needs the private key.
-    ctx.settings.require_role("aggregator").require("private_key_hex")
+    ctx.settings.require_role("aggregator")
     totals = PartitionTotals(ctx)
     closer = BatchCloser(ctx)
     return ServiceDefinition(

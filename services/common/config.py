@@ -27,7 +27,8 @@ REQUIRED_FOR_ROLE: dict[str, tuple[str, ...]] = {
         "PUBLIC_KEY_HEX_EXTERNAL",
         "DATA_CONFIG",
     ),
-    "aggregator": ("SERVER_ID", "DATA_CONFIG"),
+    # aggregate_partition decrypts the valid reports' shares again: it needs the private key.
+    "aggregator": ("SERVER_ID", "PRIVATE_KEY_HEX", "DATA_CONFIG"),
     "publisher": ("SERVER_ID", "DATA_CONFIG"),
 }
 
@@ -65,6 +66,7 @@ class Settings(BaseSettings):
     inbox_bucket: str | None = None
     private_bucket: str | None = None
     peer_inbox_bucket: str | None = None
+    ingest_bucket: str = "prio-ingest"  # ingest's own: anti-replay store and its outcomes
 
     # --- adapters
     transport: Literal["pubsub", "inprocess"] = "pubsub"
@@ -78,6 +80,15 @@ class Settings(BaseSettings):
     partition_max_reports: int = Field(1000, gt=0)
     partition_max_age_seconds: float = Field(30.0, gt=0)
     min_batch_size: int = Field(100, gt=0)
+    # A report id seen within this many days before a report's submission date is a replay.
+    replay_retention_days: int = Field(7, ge=1)
+    # Scheduled close: a batch date closes this long after the end of its submission date.
+    close_grace_seconds: float = Field(3600.0, ge=0)
+    # Resume sweep: work whose trigger message was lost is started again after this long.
+    sweep_interval_seconds: float = Field(60.0, gt=0)
+    # TEST ONLY (services/common/faults.py): injected faults, e.g.
+    # "storage_error=0.2,crash_after=intermediate/internal/state/". Never set in production.
+    faults: str | None = None
     labels_file: Path | None = None
 
     # --- HTTP, push authentication, telemetry

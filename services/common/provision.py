@@ -15,7 +15,8 @@ class Deployment:
     project_a: str = "prio-a"
     project_b: str = "prio-b"
     project_ingest: str = "prio-ingest"
-    buckets: tuple[str, ...] = topology.server_buckets("a") + topology.server_buckets("b")
+    buckets: tuple[str, ...] = (*topology.server_buckets("a"), *topology.server_buckets("b"),
+                                topology.INGEST_BUCKET)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -71,6 +71,9 @@ def subscription_project(subscription: str, settings: Settings) -> str:
     return settings.project_id
 
 
+INGEST_BUCKET = "prio-ingest"  # ingest's own (INGEST_BUCKET): anti-replay store, outcomes
+
+
 def server_buckets(server: str) -> tuple[str, str]:
     """Default (inbox, private) buckets of server `a` or `b`."""
     return f"prio-{server}-inbox", f"prio-{server}-private"

@@ -16,9 +16,8 @@ import logging
 import threading
 import time
 import uuid
-from collections import Counter
 
-from services.ingest.partitions import PartitionWriter, rejection_outcomes
+from services.ingest.partitions import PartitionWriter, classify, rejection_outcomes
 from services.ingest.pings import Rejection, Report
 from services.protocol import retry
 from services.protocol.layout import BatchKey
@@ -64,7 +63,7 @@ class Holding:
         self._lock = threading.Condition()
         self._open: dict[BatchKey, _Partition] = {}
         self._sealed: list[_Partition] = []
-        self._outcomes: Counter[tuple[str, str, str]] = Counter()
+        self._outcomes: dict[str, tuple[str, str, str]] = {}
         self._outcome_tickets: list[Ticket] = []
         self._last_arrival = time.monotonic()
 
@@ -73,7 +72,7 @@ class Holding:
         with self._lock:
             self._last_arrival = time.monotonic()
             for report in reports:
-                self._add(report, ticket)
+                rejections = [*rejections, *self._add(report, ticket)]
             if rejections:
                 self._outcomes.update(rejection_outcomes(rejections))
                 self._hold(ticket, self._outcome_tickets)
@@ -82,16 +81,22 @@ class Holding:
             self._lock.notify_all()
         return ticket
 
-    def _add(self, report: Report, ticket: Ticket) -> None:
+    def _add(self, report: Report, ticket: Ticket) -> list[Rejection]:
         key = BatchKey(report.batch_id, report.date)
         partition = self._open.get(key)
         if partition is None:
             partition = self._open[key] = _Partition(key, time.monotonic())
-        # A redelivery of a ping still held joins the first delivery's partition.
-        partition.reports.setdefault(report.report_id, report)
+        held = partition.reports.get(report.report_id)
         self._hold(ticket, partition.tickets)
+        if held is not None:
+            # A redelivery of a ping still held joins the first delivery's partition; the
+            # same id with another content is a replay.
+            rejection = classify(report, held.fingerprint)
+            return [rejection] if rejection.reason != "duplicate" else []
+        partition.reports[report.report_id] = report
         if len(partition.reports) >= self.max_reports:
             self._sealed.append(self._open.pop(key))
+        return []
 
     @staticmethod
     def _hold(ticket: Ticket, holders: list[Ticket]) -> None:
@@ -141,13 +146,15 @@ class Holding:
             return
         if duplicates:
             with self._lock:
-                self._outcomes.update({(partition.key.batch_id, partition.key.date, reason): n
-                                       for reason, n in duplicates.items()})
+                self._outcomes.update(rejection_outcomes(duplicates))
+                # The partition's pings wait for the record of their dropped reports too.
+                for ticket in partition.tickets:
+                    self._hold(ticket, self._outcome_tickets)
         _release(partition.tickets, failed=False)
 
     def _flush_outcomes(self) -> None:
         with self._lock:
-            outcomes, self._outcomes = self._outcomes, Counter()
+            outcomes, self._outcomes = self._outcomes, {}
             tickets, self._outcome_tickets = self._outcome_tickets, []
         if not outcomes:
             return

@@ -1,57 +1,94 @@
 """Writing a partition: share A to server A's inbox, share B to server B's, then the notices.
 
 Order of a write (each step create-only under a name fixed before the first step):
-  1. both share files (same ids, same order), 2. the manifest of its report ids (the
-  anti-replay index, in A's inbox), 3. a PartitionNotice to each server.
-A report found in a manifest is a duplicate; if its partition was not notified by this
-process, the notices are sent again (step 3 may not have happened before a crash), which
-the verifiers absorb: their outputs are create-only.
+  1. both share files (same ids, same order), 2. the manifest of its report ids and content
+  fingerprints (the anti-replay store, in INGEST_BUCKET), 3. a PartitionNotice to each server.
+A report found in a manifest with the same content and submission date is a duplicate
+delivery: dropped, and if its partition was not notified by this process, the notices are
+sent again (step 3 may not have happened before a crash; the verifiers absorb repeats). A
+report id found with another content, or under an earlier date within REPLAY_RETENTION_DAYS,
+is a replay: rejected as REPLAYED.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import json
 import logging
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Sequence
 
 from services.common import pb, topology
 from services.ingest.pings import Rejection, Report
-from services.protocol import layout, retry, shares
+from services.protocol import layout, outcome, retry, shares
 from services.protocol.layout import BatchKey
 
 log = logging.getLogger("prio_stream.ingest")
+DUPLICATE = "duplicate"  # not a rejection: the same report delivered again
+
+
+@dataclasses.dataclass(frozen=True)
+class Seen:
+    key: BatchKey
+    partition_id: str
+    fingerprint: str
 
 
 class AntiReplay:
-    """report id -> partition id of every partition written for a batch, from the manifests.
+    """report id -> where it was first written, over the shards of a retention window.
 
-    Each process keeps what it has read and reads only manifests new since (other ingest
-    instances write them too), once per flush of the batch.
+    Shards are submission dates; each process keeps the manifests it has read and reads only
+    manifests new since (other ingest instances write them too), once per flush.
     """
 
-    def __init__(self, storage, bucket: str):
-        self.storage, self.bucket = storage, bucket
-        self._partitions: dict[BatchKey, dict[str, str]] = {}
-        self._manifests: dict[BatchKey, set[str]] = {}
+    def __init__(self, storage, bucket: str, retention_days: int):
+        self.storage, self.bucket, self.retention = storage, bucket, retention_days
+        self._seen: dict[str, Seen] = {}
+        self._manifests: set[str] = set()
         self._lock = threading.Lock()
 
-    def refresh(self, key: BatchKey) -> dict[str, str]:
-        with self._lock:
-            index = self._partitions.setdefault(key, {})
-            known = self._manifests.setdefault(key, set())
-            for name in self.storage.list(self.bucket, layout.ingest_manifest_prefix(key)):
-                if name not in known:
-                    manifest = json.loads(self.storage.read(self.bucket, name))
-                    index.update(dict.fromkeys(manifest["report_ids"], manifest["partition_id"]))
-                    known.add(name)
-            return index
+    def window(self, date: str) -> list[str]:
+        day = dt.date.fromisoformat(date)
+        return [(day - dt.timedelta(days=i)).isoformat() for i in range(self.retention + 1)]
 
-    def add(self, key: BatchKey, pid: str, report_ids: Sequence[str]) -> None:
+    def refresh(self, date: str) -> dict[str, Seen]:
         with self._lock:
-            self._partitions.setdefault(key, {}).update(dict.fromkeys(report_ids, pid))
-            self._manifests.setdefault(key, set()).add(layout.ingest_manifest(key, pid))
+            for shard in self.window(date):
+                for name in self.storage.list(self.bucket, layout.ingest_shard_prefix(shard)):
+                    if name not in self._manifests:
+                        self._load(name, json.loads(self.storage.read(self.bucket, name)))
+            return self._seen
+
+    def _load(self, name: str, manifest: dict) -> None:
+        key = BatchKey(manifest["batch_id"], manifest["submission_date"])
+        for rid, fingerprint in zip(manifest["report_ids"], manifest["fingerprints"],
+                                    strict=True):
+            seen = self._seen.get(rid)
+            if seen is None or (seen.key.date, seen.partition_id) > (key.date,
+                                                                     manifest["partition_id"]):
+                self._seen[rid] = Seen(key, manifest["partition_id"], fingerprint)
+        self._manifests.add(name)
+
+    def add(self, manifest: dict) -> None:
+        key = BatchKey(manifest["batch_id"], manifest["submission_date"])
+        with self._lock:
+            self._load(layout.ingest_manifest(key, manifest["partition_id"]), manifest)
+
+    def expire(self, today: dt.date) -> int:
+        """Deletes the shards older than the retention window; returns how many objects."""
+        oldest = (today - dt.timedelta(days=self.retention)).isoformat()
+        deleted = 0
+        for date in layout.ingest_shard_dates(self.storage.list(self.bucket, "anti-replay/")):
+            if date < oldest:
+                for name in self.storage.list(self.bucket, layout.ingest_shard_prefix(date)):
+                    self.storage.delete(self.bucket, name)
+                    deleted += 1
+        with self._lock:
+            self._seen = {r: s for r, s in self._seen.items() if s.key.date >= oldest}
+        return deleted
 
 
 class PartitionWriter:
@@ -59,30 +96,38 @@ class PartitionWriter:
         self.storage = ctx.storage
         self.transport = ctx.transport
         self.settings = ctx.settings
-        self.anti_replay = AntiReplay(ctx.storage, ctx.settings.inbox_bucket)
+        self.bucket = ctx.settings.ingest_bucket
+        self.anti_replay = AntiReplay(ctx.storage, self.bucket,
+                                      ctx.settings.replay_retention_days)
         self._notified: set[tuple[BatchKey, str]] = set()
-        self.reports = ctx.telemetry.counter("prio.ingest.reports", description="by outcome")
+        self.reports = ctx.telemetry.counter("prio.ingest.reports",
+                                             description="reports by outcome (written, "
+                                                         "duplicate, or a rejection reason)")
 
-    def write(self, key: BatchKey, pid: str, reports: Sequence[Report]) -> Counter[str]:
-        """Writes the reports not written before; returns counts of duplicates dropped."""
-        index = self.anti_replay.refresh(key)
-        fresh, seen = [], set()
-        duplicates: Counter[str] = Counter()
+    def write(self, key: BatchKey, pid: str, reports: Sequence[Report]) -> list[Rejection]:
+        """Writes the reports not written before; returns those dropped, as "duplicate" (not
+        a rejection) or REPLAYED."""
+        seen_before = self.anti_replay.refresh(key.date)
+        fresh: dict[str, Report] = {}
+        dropped: list[Rejection] = []
         for report in reports:
-            earlier = index.get(report.report_id)
-            # earlier == pid: this very partition, written in part before a retry.
-            if report.report_id in seen or earlier not in (None, pid):
-                duplicates["duplicate"] += 1
-                if earlier not in (None, pid):
-                    self._renotify(key, earlier)
-                continue
-            seen.add(report.report_id)
-            fresh.append(report)
+            earlier = seen_before.get(report.report_id)
+            here = fresh.get(report.report_id)
+            if here is not None:
+                dropped.append(classify(report, here.fingerprint))
+            elif earlier is None or (earlier.key, earlier.partition_id) == (key, pid):
+                fresh[report.report_id] = report  # new, or this very partition retried
+            elif earlier.key == key and earlier.fingerprint == report.fingerprint:
+                dropped.append(classify(report, earlier.fingerprint))
+                self._renotify(earlier.key, earlier.partition_id)
+            else:
+                dropped.append(replayed(report))
         if fresh:
-            self._write_new(key, pid, fresh)
+            self._write_new(key, pid, list(fresh.values()))
         self.reports.add(len(fresh), {"outcome": "written"})
-        self.reports.add(sum(duplicates.values()), {"outcome": "duplicate"})
-        return duplicates
+        for reason, count in Counter(r.reason for r in dropped).items():
+            self.reports.add(count, {"outcome": reason})
+        return dropped
 
     def _write_new(self, key: BatchKey, pid: str, reports: Sequence[Report]) -> None:
         report_ids = [r.report_id for r in reports]
@@ -91,17 +136,18 @@ class PartitionWriter:
             shares.ShareLine(r.report_id, r.share_a) for r in reports))
         self.storage.create(self.settings.peer_inbox_bucket, name, shares.encode(
             shares.ShareLine(r.report_id, r.share_b) for r in reports))
-        manifest = {"partition_id": pid, "report_ids": report_ids}
-        self.storage.create(self.settings.inbox_bucket, layout.ingest_manifest(key, pid),
+        manifest = {"batch_id": key.batch_id, "submission_date": key.date,
+                    "partition_id": pid, "report_ids": report_ids,
+                    "fingerprints": [r.fingerprint for r in reports]}
+        self.storage.create(self.bucket, layout.ingest_manifest(key, pid),
                             json.dumps(manifest).encode())
-        self.anti_replay.add(key, pid, report_ids)
+        self.anti_replay.add(manifest)
         self._notify(key, pid, report_ids)
 
     def _renotify(self, key: BatchKey, pid: str) -> None:
         if (key, pid) in self._notified:
             return
-        manifest = json.loads(self.storage.read(self.settings.inbox_bucket,
-                                                layout.ingest_manifest(key, pid)))
+        manifest = json.loads(self.storage.read(self.bucket, layout.ingest_manifest(key, pid)))
         log.info("notifying a partition again", extra={"partition_id": pid})
         self._notify(key, pid, manifest["report_ids"])
 
@@ -120,19 +166,29 @@ class PartitionWriter:
                            "partition_id": pid})
         self._notified.add((key, pid))
 
-    def record_outcomes(self, flush_id: str, outcomes: Counter[tuple[str, str, str]]) -> None:
-        """Counts of (batch_id, date, reason) of reports not written, durable before the ack."""
+    def record_outcomes(self, flush_id: str, outcomes: dict[str, tuple[str, str, str]]) -> None:
+        """Reports not written, id -> (batch_id, date, reason), durable before the ack. Status
+        counts distinct ids, so a record written again after a crash counts nothing twice."""
         by_date: dict[str, list[dict]] = {}
-        for (batch_id, date, reason), count in sorted(outcomes.items()):
+        for rid, (batch_id, date, reason) in sorted(outcomes.items()):
             by_date.setdefault(date, []).append(
-                {"batch_id": batch_id, "reason": reason, "count": count})
-        for date, counts in by_date.items():
-            self.storage.create(self.settings.inbox_bucket,
-                                layout.ingest_outcomes(date, flush_id),
-                                json.dumps({"counts": counts}).encode())
-        rejected = sum(n for (_, _, reason), n in outcomes.items() if reason != "duplicate")
-        self.reports.add(rejected, {"outcome": "rejected"})
+                {"id": rid, "batch_id": batch_id, "reason": reason})
+        for date, items in by_date.items():
+            self.storage.create(self.bucket, layout.ingest_outcomes(date, flush_id),
+                                json.dumps({"items": items}).encode())
 
 
-def rejection_outcomes(rejections: Sequence[Rejection]) -> Counter[tuple[str, str, str]]:
-    return Counter((r.batch_id, r.date, r.reason) for r in rejections)
+def classify(report: Report, earlier_fingerprint: str) -> Rejection:
+    """A report id met twice: the same content is a duplicate delivery, another a replay."""
+    if report.fingerprint == earlier_fingerprint:
+        return Rejection(report.batch_id, report.date, DUPLICATE, f"dup:{uuid.uuid4().hex}")
+    return replayed(report)
+
+
+def replayed(report: Report) -> Rejection:
+    return Rejection(report.batch_id, report.date, outcome.REPLAYED,
+                     f"replay:{report.date}:{report.report_id}:{report.fingerprint}")
+
+
+def rejection_outcomes(rejections: Sequence[Rejection]) -> dict[str, tuple[str, str, str]]:
+    return {r.id: (r.batch_id, r.date, r.reason) for r in rejections}

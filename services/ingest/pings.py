@@ -10,10 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import hashlib
 import datetime as dt
 import json
 import uuid
 from collections.abc import Mapping
+
+from services.protocol import outcome
 
 _REPORT_NAMESPACE = uuid.UUID("0b0c1f7e-5a55-4c8e-8f36-7e4f3c2a9d10")
 
@@ -26,12 +29,19 @@ class Report:
     share_a: str  # base64, as the client sent it
     share_b: str
 
+    @property
+    def fingerprint(self) -> str:
+        """Of the content: tells a redelivery (same) from a replay (another content)."""
+        return hashlib.sha256(f"{self.share_a}\n{self.share_b}".encode()).hexdigest()[:32]
+
 
 @dataclasses.dataclass(frozen=True)
 class Rejection:
     batch_id: str  # "" when the ping names no usable batch
     date: str
-    reason: str
+    reason: str  # a name of the taxonomy (services/protocol/outcome.py)
+    # Identifies the rejected report: the same input delivered again is counted once.
+    id: str = ""
 
 
 def report_id(document_id: str, batch_id: str) -> str:
@@ -52,20 +62,27 @@ def submission_date(attributes: Mapping[str, str], ping: Mapping) -> str:
 def parse(data: bytes, attributes: Mapping[str, str], batches: Mapping[str, int]
           ) -> tuple[list[Report], list[Rejection]]:
     """The ping's valid reports and a rejection (with its reason) for everything else."""
+    reports, rejections = _parse(data, attributes, batches)
+    base = hashlib.sha256(data).hexdigest()[:32]
+    return reports, [dataclasses.replace(r, id=f"{base}:{i}") for i, r in enumerate(rejections)]
+
+
+def _parse(data: bytes, attributes: Mapping[str, str], batches: Mapping[str, int]
+           ) -> tuple[list[Report], list[Rejection]]:
     try:
         ping = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError):
         ping = None
     if not isinstance(ping, dict):
-        return [], [Rejection("", submission_date(attributes, {}), "not_json")]
+        return [], [Rejection("", submission_date(attributes, {}), outcome.NOT_JSON)]
     date = submission_date(attributes, ping)
     document_id = attributes.get("document_id") or ping.get("id")
     entries = (ping.get("payload") or {}).get("prioData") if isinstance(
         ping.get("payload"), dict) else None
     if not isinstance(document_id, str) or not document_id:
-        return [], [Rejection("", date, "missing_document_id")]
+        return [], [Rejection("", date, outcome.MISSING_DOCUMENT_ID)]
     if not isinstance(entries, list) or not entries:
-        return [], [Rejection("", date, "missing_prio_data")]
+        return [], [Rejection("", date, outcome.MISSING_PRIO_DATA)]
     reports, rejections = [], []
     for entry in entries:
         report, reason = _entry(entry, document_id, date, batches)
@@ -80,15 +97,15 @@ def parse(data: bytes, attributes: Mapping[str, str], batches: Mapping[str, int]
 
 def _entry(entry, document_id: str, date: str, batches) -> tuple[Report | None, str]:
     if not isinstance(entry, dict):
-        return None, "malformed_entry"
+        return None, outcome.MALFORMED_ENTRY
     batch_id = entry.get("encoding")
     if not isinstance(batch_id, str) or batch_id not in batches:
-        return None, "unknown_batch_id"
+        return None, outcome.UNKNOWN_BATCH_ID
     shares = entry.get("prio")
     if not isinstance(shares, dict) or not shares.get("a") or not shares.get("b"):
-        return None, "missing_share"
+        return None, outcome.MISSING_SHARE
     if not (_is_base64(shares["a"]) and _is_base64(shares["b"])):
-        return None, "bad_base64"
+        return None, outcome.BAD_BASE64
     return Report(batch_id, date, report_id(document_id, batch_id), shares["a"], shares["b"]), ""
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import logging
 
 from services.common.runtime import ServiceContext, ServiceDefinition
 from services.common.transport import Message
 from services.ingest import pings, staged, status
 from services.ingest.holding import Holding
 from services.ingest.partitions import PartitionWriter
+
+log = logging.getLogger("prio_stream.ingest")
 
 
 def build(ctx: ServiceContext) -> ServiceDefinition:
@@ -21,11 +25,21 @@ def build(ctx: ServiceContext) -> ServiceDefinition:
         reports, rejections = pings.parse(message.data, message.attributes, batches)
         holding.submit(reports, rejections).wait()  # returning acks: only once durable
 
+    def expire_anti_replay(stop) -> None:
+        """Deletes anti-replay shards past REPLAY_RETENTION_DAYS (GCS lifecycle does too)."""
+        while True:
+            try:
+                writer.anti_replay.expire(dt.datetime.now(dt.UTC).date())
+            except Exception:  # noqa: BLE001 - storage hiccup: the next round deletes them
+                log.warning("anti-replay expiry failed; will retry", exc_info=True)
+            if stop.wait(3600.0):
+                return
+
     import_files = functools.partial(staged.import_files, writer,
                                      ctx.settings.partition_max_reports)
     return ServiceDefinition(
         name="ingest",
         handlers={"prio-pings-ingest": on_ping},
         router=status.router(ctx, import_files),
-        background=[holding.run],
+        background=[holding.run, expire_anti_replay],
     )

@@ -4,10 +4,11 @@ of `{"id", "payload"}` lines with the same ids (prio-processor's `encode-shares`
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 
 from services.ingest.partitions import PartitionWriter, rejection_outcomes
 from services.ingest.pings import Rejection, Report, _is_base64
-from services.protocol import shares
+from services.protocol import outcome, shares
 from services.protocol.layout import BatchKey
 
 
@@ -20,12 +21,14 @@ def reports(key: BatchKey, data_a: bytes, data_b: bytes) -> tuple[list[Report], 
         seen_a.add(line.report_id)
         share_b = lines_b.get(line.report_id)
         if share_b is None:
-            rejected.append(Rejection(key.batch_id, key.date, "missing_share"))
+            rejected.append(Rejection(key.batch_id, key.date, outcome.MISSING_SHARE,
+                                      f"staged:{line.report_id}"))
         elif not (_is_base64(line.payload) and _is_base64(share_b)):
-            rejected.append(Rejection(key.batch_id, key.date, "bad_base64"))
+            rejected.append(Rejection(key.batch_id, key.date, outcome.BAD_BASE64,
+                                      f"staged:{line.report_id}"))
         else:
             found.append(Report(key.batch_id, key.date, line.report_id, line.payload, share_b))
-    rejected += [Rejection(key.batch_id, key.date, "missing_share")
+    rejected += [Rejection(key.batch_id, key.date, outcome.MISSING_SHARE, f"staged:{rid}")
                  for rid in lines_b if rid not in seen_a]
     return found, rejected
 
@@ -40,11 +43,10 @@ def import_files(writer: PartitionWriter, max_reports: int, key: BatchKey,
     partitions = 0
     for start in range(0, len(found), max_reports):
         pid = f"import-{digest}-{start // max_reports:05d}"
-        duplicates = writer.write(key, pid, found[start:start + max_reports])
-        outcomes.update({(key.batch_id, key.date, k): n for k, n in duplicates.items()})
+        outcomes.update(rejection_outcomes(writer.write(key, pid, found[start:start + max_reports])))
         partitions += 1
     if outcomes:
         writer.record_outcomes(f"import-{digest}", outcomes)
+    counts = Counter(reason for (_, _, reason) in outcomes.values())
     return {"batch_id": key.batch_id, "submission_date": key.date, "reports": len(found),
-            "partitions": partitions,
-            "rejected": {reason: n for (_, _, reason), n in sorted(outcomes.items())}}
+            "partitions": partitions, "rejected": dict(sorted(counts.items()))}

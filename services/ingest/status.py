@@ -9,24 +9,28 @@ import fastapi
 import pydantic
 
 from services.common.storage import ObjectNotFound
+from services.ingest.partitions import DUPLICATE
 from services.protocol import layout, status
 from services.protocol.layout import BatchKey
 
 
 def batch_status(storage, settings, key: BatchKey) -> dict:
-    bucket = settings.inbox_bucket
+    """reports_in = reports (written to both inboxes) + every rejection, by reason."""
+    bucket = settings.ingest_bucket
     manifests = storage.list(bucket, layout.ingest_manifest_prefix(key))
     reports = sum(len(json.loads(storage.read(bucket, n))["report_ids"]) for n in manifests)
-    outcomes: Counter[str] = Counter()
+    items: dict[str, str] = {}
     for name in storage.list(bucket, layout.ingest_outcomes_prefix(key.date)):
-        for item in json.loads(storage.read(bucket, name))["counts"]:
+        for item in json.loads(storage.read(bucket, name))["items"]:
             if item["batch_id"] in (key.batch_id, ""):
-                outcomes[item["reason"]] += item["count"]
-    duplicates = outcomes.pop("duplicate", 0)
+                items[item["id"]] = item["reason"]
+    outcomes = Counter(items.values())
+    duplicates = outcomes.pop(DUPLICATE, 0)
+    rejected = dict(sorted(outcomes.items()))
     return {"batch_id": key.batch_id, "submission_date": key.date, "partitions": len(manifests),
             "reports": reports, "duplicates": duplicates,
             # Pings naming no known batch are counted under every batch of their date.
-            "rejected": dict(sorted(outcomes.items()))}
+            "rejected": rejected, "reports_in": reports + sum(rejected.values())}
 
 
 class StagedFiles(pydantic.BaseModel):
@@ -42,9 +46,9 @@ def router(ctx, import_files) -> fastapi.APIRouter:
 
     @api.get("/batches")
     def list_batches() -> dict:
-        names = ctx.storage.list(ctx.settings.inbox_bucket, "ingest/partitions/")
+        names = ctx.storage.list(ctx.settings.ingest_bucket, "anti-replay/")
         return {"batches": [{"batch_id": k.batch_id, "submission_date": k.date}
-                            for k in layout.batches_under(names)]}
+                            for k in layout.ingest_batches_under(names)]}
 
     @api.get("/batches/{batch_id}/{date}")
     def get_batch(batch_id: str, date: str) -> dict:

@@ -37,21 +37,40 @@ def raw_prefix(key: BatchKey) -> str:
 
 
 def ingest_manifest(key: BatchKey, pid: str) -> str:
-    """The report ids of a written partition: ingest's anti-replay index (leader's inbox only)."""
-    return f"ingest/partitions/{key.folder}/{pid}.json"
+    """The report ids (and content fingerprints) of a written partition: ingest's anti-replay
+    store, in INGEST_BUCKET, sharded by submission date so that a whole expired day is one
+    prefix to delete."""
+    return f"{ingest_shard_prefix(key.date)}batch_id={key.batch_id}/{pid}.json"
 
 
 def ingest_manifest_prefix(key: BatchKey) -> str:
-    return f"ingest/partitions/{key.folder}/"
+    return f"{ingest_shard_prefix(key.date)}batch_id={key.batch_id}/"
+
+
+def ingest_shard_prefix(date: str) -> str:
+    return f"anti-replay/submission_date={date}/"
+
+
+_SHARD = re.compile(r"anti-replay/submission_date=(\d{4}-\d{2}-\d{2})/batch_id=([^/]+)/")
+
+
+def ingest_shard_dates(names: list[str]) -> list[str]:
+    """The distinct submission dates of anti-replay shards a listing names, sorted."""
+    return sorted({m.group(1) for name in names if (m := _SHARD.match(name))})
+
+
+def ingest_batches_under(names: list[str]) -> list[BatchKey]:
+    found = {BatchKey(m.group(2), m.group(1)) for name in names if (m := _SHARD.match(name))}
+    return sorted(found)
 
 
 def ingest_outcomes(date: str, flush_id: str) -> str:
-    """Counts of pings ingest rejected or dropped as duplicates in one flush."""
-    return f"ingest/outcomes/submission_date={date}/{flush_id}.json"
+    """Counts of reports ingest rejected (by reason) or dropped as duplicates in one flush."""
+    return f"outcomes/submission_date={date}/{flush_id}.json"
 
 
 def ingest_outcomes_prefix(date: str) -> str:
-    return f"ingest/outcomes/submission_date={date}/"
+    return f"outcomes/submission_date={date}/"
 
 
 # --- private (one server's own records)

@@ -1,4 +1,15 @@
-"""One taxonomy for rejected reports: libprio's reasons plus the pipeline's, as pb.Reason."""
+"""One taxonomy for reports not counted: every reason is a pb.Reason, on ingest and on both servers.
+
+Where each reason is decided (docs/guarantees.md):
+  ingest   NOT_JSON, MISSING_DOCUMENT_ID, MISSING_PRIO_DATA, MALFORMED_ENTRY, UNKNOWN_BATCH_ID,
+           MISSING_SHARE, BAD_ENCODING, REPLAYED
+  verifier the libprio reasons (DECRYPT_FAILED, BATCH_ID_MISMATCH, WRONG_SERVER_INDEX, ...,
+           INVALID_PROOF), BAD_ENCODING, MISSING_PEER_PACKET
+  status   LATE (verified after its batch closed), PEER_TIMEOUT (its batch closed before the
+           peer's packets arrived)
+A duplicate delivery (the same report, same content, same batch) is not a report: it is
+dropped and shown as `duplicates`, never as a rejection.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +23,19 @@ OK = pb.Reason.REASON_OK
 BAD_ENCODING = pb.Reason.REASON_BAD_ENCODING
 INVALID_PROOF = pb.Reason.REASON_INVALID_PROOF
 
+# Ingest's reasons, as status, metrics and the loader's expectations name them.
+NOT_JSON = "NOT_JSON"
+MISSING_DOCUMENT_ID = "MISSING_DOCUMENT_ID"
+MISSING_PRIO_DATA = "MISSING_PRIO_DATA"
+MALFORMED_ENTRY = "MALFORMED_ENTRY"
+UNKNOWN_BATCH_ID = "UNKNOWN_BATCH_ID"
+MISSING_SHARE = "MISSING_SHARE"
+BAD_BASE64 = "BAD_ENCODING"
+REPLAYED = "REPLAYED"
+# The servers' batch-level reasons.
+LATE = "LATE"
+PEER_TIMEOUT = "PEER_TIMEOUT"
+
 
 def from_core(reason: prio.Reason) -> int:
     return pb.Reason.Value(f"REASON_{prio.Reason(reason).name}")
@@ -20,6 +44,18 @@ def from_core(reason: prio.Reason) -> int:
 def name(reason: int) -> str:
     """"INVALID_PROOF", as status and results show it."""
     return pb.Reason.Name(reason).removeprefix("REASON_")
+
+
+def all_reasons() -> list[str]:
+    """Every reason a report can be rejected for (the taxonomy, for docs and metrics)."""
+    return [name(v) for v in pb.Reason.values() if v not in (pb.Reason.REASON_UNSPECIFIED, OK)]
+
+
+def check(reason: str) -> str:
+    """reason, if it is one of the taxonomy's names; raises otherwise (no ad hoc reasons)."""
+    if f"REASON_{reason}" not in pb.Reason.keys() or reason == "OK":
+        raise ValueError(f"{reason!r} is not a rejection reason of pb.Reason")
+    return reason
 
 
 def report_outcomes(

@@ -152,7 +152,7 @@ def test_a_bad_secret_beside_other_errors_is_still_hidden(monkeypatch):
     [
         ("verifier", ["SERVER_ID", "PRIVATE_KEY_HEX", "SHARED_SECRET", "PUBLIC_KEY_HEX_INTERNAL",
                       "PUBLIC_KEY_HEX_EXTERNAL", "DATA_CONFIG"]),
-        ("aggregator", ["SERVER_ID", "DATA_CONFIG"]),
+        ("aggregator", ["SERVER_ID", "PRIVATE_KEY_HEX", "DATA_CONFIG"]),
         ("ingest", ["DATA_CONFIG"]),
     ],
 )

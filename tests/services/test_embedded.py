@@ -42,7 +42,7 @@ def test_demo_run_publishes_the_plaintext_sums(tmp_path):
             assert found["reports"]["rejected"] == dict(work.rejected[batch_id])
         assert batch["status"]["A"]["reports"] == batch["status"]["B"]["reports"]
     first = report["batches"][0]["ingest"]
-    assert first["rejected"] == {"bad_base64": 1, "unknown_batch_id": 1}
+    assert first["rejected"] == {"BAD_ENCODING": 1, "UNKNOWN_BATCH_ID": 1}
     results = sorted((tmp_path / "data").glob("prio-*-private/processed/*/*/result.json"))
     assert len(results) == 4  # two batches on each server
 

@@ -31,17 +31,17 @@ def _entry(a="AAAA", b="AAAA", encoding=BATCH):
 
 
 @pytest.mark.parametrize(("body", "attributes", "reason"), [
-    (b"{not json", {}, "not_json"),
-    (b"[1, 2]", {}, "not_json"),
-    (json.dumps({"payload": {"prioData": [_entry()]}}).encode(), {}, "missing_document_id"),
-    (json.dumps({"id": "d", "payload": {}}).encode(), {}, "missing_prio_data"),
+    (b"{not json", {}, "NOT_JSON"),
+    (b"[1, 2]", {}, "NOT_JSON"),
+    (json.dumps({"payload": {"prioData": [_entry()]}}).encode(), {}, "MISSING_DOCUMENT_ID"),
+    (json.dumps({"id": "d", "payload": {}}).encode(), {}, "MISSING_PRIO_DATA"),
     (json.dumps({"id": "d", "payload": {"prioData": [_entry(encoding="x")]}}).encode(), {},
-     "unknown_batch_id"),
+     "UNKNOWN_BATCH_ID"),
     (json.dumps({"id": "d", "payload": {"prioData": [_entry(b="")]}}).encode(), {},
-     "missing_share"),
+     "MISSING_SHARE"),
     (json.dumps({"id": "d", "payload": {"prioData": [_entry(a="%%%")]}}).encode(), {},
-     "bad_base64"),
-    (json.dumps({"id": "d", "payload": {"prioData": ["x"]}}).encode(), {}, "malformed_entry"),
+     "BAD_ENCODING"),
+    (json.dumps({"id": "d", "payload": {"prioData": ["x"]}}).encode(), {}, "MALFORMED_ENTRY"),
 ])
 def test_bad_pings_are_rejected_with_a_reason(body, attributes, reason):
     reports, rejections = pings.parse(body, attributes, BATCHES)
@@ -76,7 +76,7 @@ def _reports(cluster, count, start=0):
 def test_partition_goes_to_both_inboxes_then_both_notices(cluster):
     writer = PartitionWriter(cluster.contexts["ingest"])
     reports = _reports(cluster, 5)
-    assert writer.write(KEY, "p1", reports) == {}
+    assert writer.write(KEY, "p1", reports) == []
     lines_a = shares.decode(cluster.storage.read("prio-a-inbox", layout.raw(KEY, "p1")))
     lines_b = shares.decode(cluster.storage.read("prio-b-inbox", layout.raw(KEY, "p1")))
     ids = [r.report_id for r in reports]
@@ -100,14 +100,14 @@ def test_duplicates_are_dropped_and_unnotified_partitions_notified_again(cluster
     # A new ingest process (the first may have crashed before its notices went out).
     fresh = PartitionWriter(ctx)
     duplicates = fresh.write(KEY, "p2", reports)
-    assert duplicates == {"duplicate": 3}
+    assert [d.reason for d in duplicates] == ["duplicate"] * 3
     written = shares.decode(cluster.storage.read("prio-a-inbox", layout.raw(KEY, "p2")))
     assert [line.report_id for line in written] == [reports[3].report_id]
     notices = [pb.PartitionNotice.FromString(m.data).partition.partition_id
                for m in cluster.drain("prio-a", "prio-partitions-verifier")]
     assert sorted(notices) == ["p1", "p2"]
     # The same process does not notify p1 a third time.
-    assert fresh.write(KEY, "p3", reports) == {"duplicate": 4}
+    assert [d.reason for d in fresh.write(KEY, "p3", reports)] == ["duplicate"] * 4
     assert cluster.drain("prio-a", "prio-partitions-verifier") == []
     assert not cluster.storage.exists("prio-a-inbox", layout.raw(KEY, "p3"))
 
@@ -116,7 +116,7 @@ def test_a_retried_partition_write_keeps_its_reports(cluster):
     writer = PartitionWriter(cluster.contexts["ingest"])
     reports = _reports(cluster, 3)
     writer.write(KEY, "p1", reports)
-    assert writer.write(KEY, "p1", reports) == {}  # the same partition, written again
+    assert writer.write(KEY, "p1", reports) == []  # the same partition, written again
     assert len(shares.decode(cluster.storage.read("prio-b-inbox", layout.raw(KEY, "p1")))) == 3
 
 
@@ -138,7 +138,7 @@ def test_ping_handler_acks_only_after_its_partition_is_written(cluster):
     flusher.join()
     status = ingest_status.batch_status(cluster.storage, cluster.settings["ingest"], KEY)
     assert status == {"batch_id": BATCH, "submission_date": DATE, "partitions": 1,
-                      "reports": 1, "duplicates": 1, "rejected": {}}
+                      "reports": 1, "duplicates": 1, "rejected": {}, "reports_in": 1}
 
 
 def test_holding_seals_at_max_reports_and_records_rejections(tmp_path):
@@ -151,7 +151,7 @@ def test_holding_seals_at_max_reports_and_records_rejections(tmp_path):
         ticket.wait()
     status = ingest_status.batch_status(cluster.storage, cluster.settings["ingest"], KEY)
     assert (status["partitions"], status["reports"]) == (3, 7)
-    assert status["rejected"] == {"not_json": 1}
+    assert status["rejected"] == {"NOT_JSON": 1}
 
 
 def test_staged_import_is_idempotent(cluster):
@@ -161,11 +161,11 @@ def test_staged_import_is_idempotent(cluster):
     writer = PartitionWriter(cluster.contexts["ingest"])
     first = staged.import_files(writer, 2, KEY, data_a, data_b)
     assert (first["reports"], first["partitions"]) == (4, 2)
-    assert first["rejected"] == {"missing_share": 1}
+    assert first["rejected"] == {"MISSING_SHARE": 1}
     # The same files again: the same partition ids, so nothing new (notices are sent again).
     again = staged.import_files(PartitionWriter(cluster.contexts["ingest"]), 2, KEY, data_a,
                                 data_b)
     assert again == first
     status = ingest_status.batch_status(cluster.storage, cluster.settings["ingest"], KEY)
     assert (status["partitions"], status["reports"], status["duplicates"]) == (2, 4, 0)
-    assert status["rejected"] == {"missing_share": 1}
+    assert status["rejected"] == {"MISSING_SHARE": 1}

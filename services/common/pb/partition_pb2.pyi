@@ -33,6 +33,15 @@ class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REASON_NO_MEMORY: _ClassVar[Reason]
     REASON_BAD_ENCODING: _ClassVar[Reason]
     REASON_MISSING_PEER_PACKET: _ClassVar[Reason]
+    REASON_NOT_JSON: _ClassVar[Reason]
+    REASON_MISSING_DOCUMENT_ID: _ClassVar[Reason]
+    REASON_MISSING_PRIO_DATA: _ClassVar[Reason]
+    REASON_MALFORMED_ENTRY: _ClassVar[Reason]
+    REASON_UNKNOWN_BATCH_ID: _ClassVar[Reason]
+    REASON_MISSING_SHARE: _ClassVar[Reason]
+    REASON_REPLAYED: _ClassVar[Reason]
+    REASON_LATE: _ClassVar[Reason]
+    REASON_PEER_TIMEOUT: _ClassVar[Reason]
 SERVER_UNSPECIFIED: Server
 SERVER_A: Server
 SERVER_B: Server
@@ -54,6 +63,15 @@ REASON_CRYPTO_FAILURE: Reason
 REASON_NO_MEMORY: Reason
 REASON_BAD_ENCODING: Reason
 REASON_MISSING_PEER_PACKET: Reason
+REASON_NOT_JSON: Reason
+REASON_MISSING_DOCUMENT_ID: Reason
+REASON_MISSING_PRIO_DATA: Reason
+REASON_MALFORMED_ENTRY: Reason
+REASON_UNKNOWN_BATCH_ID: Reason
+REASON_MISSING_SHARE: Reason
+REASON_REPLAYED: Reason
+REASON_LATE: Reason
+REASON_PEER_TIMEOUT: Reason
 
 class PartitionRef(_message.Message):
     __slots__ = ("batch_id", "submission_date", "partition_id")
