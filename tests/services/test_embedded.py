@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -69,3 +70,25 @@ def test_a_wrong_expectation_fails_the_run(tmp_path):
                     "--expect", '{"demo-0": [0]}', tmp_path=tmp_path)
     assert run.returncode == 1
     assert "expected [0]" in run.stdout
+
+
+def test_pings_file_with_given_keys_and_raw_prg_mode(tmp_path):
+    import libprio_ctypes as prio
+
+    keys = {s: json.loads((VECTORS / f"server_{s}_keys.json").read_text()) for s in "ab"}
+    public = {s: prio.PublicKey.from_hex(k["public_key"]) for s, k in keys.items()}
+    config = {"raw-0": 12}
+    today = dt.datetime.now(dt.UTC).date().isoformat()  # a past day closes on a schedule
+    work = loadgen.generate(150, config, public["a"], public["b"], prio.PrgMode.RAW, today)
+    pings = tmp_path / "pings.ndjson"
+    pings.write_bytes(b"\n".join(work.pings) + b"\n")
+    run = _embedded(
+        "--pings", str(pings), "--prg-mode", "raw",
+        "--data-config", json.dumps([{"batch_id": "raw-0", "n_data": 12}]),
+        "--private-key-a", str(VECTORS / "server_a_keys.json"),
+        "--private-key-b", str(VECTORS / "server_b_keys.json"),
+        "--expect", json.dumps(work.sums), "--min-batch-size", "10", tmp_path=tmp_path)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    [batch] = json.loads(run.stdout)["batches"]
+    assert batch["status"]["A"]["reports"]["rejected"] == dict(work.rejected["raw-0"])
+    assert batch["result"]["B"]["valid"] == work.valid["raw-0"]
