@@ -137,8 +137,8 @@ class Holding:
         pid = partition_id()
         reports = list(partition.reports.values())
         try:
-            duplicates = _with_retries(
-                lambda: self.writer.write(partition.key, pid, reports), self.settings)
+            duplicates = retry.call(lambda: self.writer.write(partition.key, pid, reports),
+                                    self.settings, "partition write", retry_on=(Exception,))
         except Exception:
             log.exception("partition not written; its pings will be redelivered",
                           extra={"partition_id": pid})
@@ -158,9 +158,10 @@ class Holding:
             tickets, self._outcome_tickets = self._outcome_tickets, []
         if not outcomes:
             return
+        flush_id = partition_id()  # one name for every try: a retried write stays create-only
         try:
-            _with_retries(lambda: self.writer.record_outcomes(partition_id(), outcomes),
-                          self.settings)
+            retry.call(lambda: self.writer.record_outcomes(flush_id, outcomes),
+                       self.settings, "ingest outcomes", retry_on=(Exception,))
         except Exception:
             log.exception("ingest outcomes not recorded; their pings will be redelivered")
             _release(tickets, failed=True)
@@ -171,18 +172,6 @@ class Holding:
 def partition_id() -> str:
     """Sorts by creation time; unique without coordination between ingest instances."""
     return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
-
-
-def _with_retries(write, settings):
-    for delay in [*retry.delays(settings), None]:
-        try:
-            return write()
-        except Exception:
-            if delay is None:
-                raise
-            log.warning("partition write will retry", extra={"delay": delay})
-            time.sleep(delay)
-    raise AssertionError("unreachable")
 
 
 def _release(tickets: list[Ticket], failed: bool) -> None:

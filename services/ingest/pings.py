@@ -10,8 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-import hashlib
 import datetime as dt
+import hashlib
 import json
 import uuid
 from collections.abc import Mapping

@@ -30,7 +30,7 @@ def build(ctx: ServiceContext) -> ServiceDefinition:
         while True:
             try:
                 writer.anti_replay.expire(dt.datetime.now(dt.UTC).date())
-            except Exception:  # noqa: BLE001 - storage hiccup: the next round deletes them
+            except Exception:
                 log.warning("anti-replay expiry failed; will retry", exc_info=True)
             if stop.wait(3600.0):
                 return

@@ -53,7 +53,7 @@ def all_reasons() -> list[str]:
 
 def check(reason: str) -> str:
     """reason, if it is one of the taxonomy's names; raises otherwise (no ad hoc reasons)."""
-    if f"REASON_{reason}" not in pb.Reason.keys() or reason == "OK":
+    if reason == "OK" or f"REASON_{reason}" not in pb.Reason.DESCRIPTOR.values_by_name:
         raise ValueError(f"{reason!r} is not a rejection reason of pb.Reason")
     return reason
 
