@@ -61,40 +61,26 @@ class Cluster:
         return json.dumps(pings.ping(document_id, [(batch_id, a, b)],
                                      f"{DATE}T10:00:00Z")).encode()
 
-    def pump(self, label: str, subscription: str) -> int:
-        """Runs the handler on every message due on the subscription; returns how many."""
+    def pump(self, label: str, subscription: str, deliveries: int = 1) -> int:
+        """Runs the handler on every message due on the subscription, each `deliveries` times
+        (at-least-once delivery); returns how many messages."""
         settings = self.contexts[label].settings
         project = topology.subscription_project(subscription, settings)
         handler = self.services[label].handlers[subscription]
         done = 0
         while pulled := self.transport.pull(project, subscription, 100):
             for item in pulled:
-                handler(item.message)
+                for _ in range(deliveries):
+                    handler(item.message)
                 self.transport.ack(project, subscription, [item.ack_id])
                 done += 1
         return done
 
     def run_servers(self, twice: bool = False) -> None:
-        """Delivers every server message until none is left; twice: each delivered two times
-        (at-least-once delivery), by handling each message again."""
-        while True:
-            moved = 0
-            for label, subscription in SERVER_SUBSCRIPTIONS:
-                moved += self.pump_twice(label, subscription) if twice else self.pump(
-                    label, subscription)
-            if not moved:
-                return
-
-    def pump_twice(self, label: str, subscription: str) -> int:
-        settings = self.contexts[label].settings
-        project = topology.subscription_project(subscription, settings)
-        handler = self.services[label].handlers[subscription]
-        pulled = self.transport.pull(project, subscription, 100)
-        for item in pulled:
-            handler(item.message)
-            handler(item.message)
-            self.transport.ack(project, subscription, [item.ack_id])
-        return len(pulled)
+        """Delivers every server message (twice: each two times) until none is left."""
+        while sum(self.pump(label, subscription, 2 if twice else 1)
+                  for label, subscription in SERVER_SUBSCRIPTIONS):
+            pass
 
     def drain(self, project: str, topic_subscription: str) -> list:
         pulled = self.transport.pull(project, topic_subscription, 1000)
