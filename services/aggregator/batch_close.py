@@ -4,6 +4,7 @@ too, and both sum exactly that list into their total shares (collect-once)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import threading
 from collections import Counter
@@ -20,9 +21,6 @@ from services.protocol.layout import BatchKey
 log = logging.getLogger("prio_stream.aggregator")
 
 Kind = pb.BatchClose.Kind
-# A scheduled close waits this long after the submission date ends, for the stragglers
-# of the last partitions still in verification.
-SCHEDULED_CLOSE_DELAY = dt.timedelta(hours=1)
 
 
 class CloseConflict(ValueError):
@@ -104,13 +102,24 @@ class BatchCloser:
             raise ValueError(f"server {self.keys.server_id} does not take {Kind.Name(message.kind)}")
 
     def _total_share(self, key: BatchKey, pids: list[str]) -> None:
-        """Sums exactly the agreed partitions' stored totals; sends to own and peer publisher."""
+        """Sums exactly the agreed partitions' stored totals; sends to own and peer publisher,
+        unless they hold fewer than MIN_BATCH_SIZE valid reports: then the share never leaves
+        this server (the peer could otherwise combine it with its own)."""
         name = layout.batch_record(key, "total_share.pb")
         data = self.storage.read_or_none(self.private, name)
         if data is None:
             data = self._sum(key, pids).SerializeToString()
             self.storage.create(self.private, name, data)
             data = self.storage.read(self.private, name)
+        valid = pb.TotalShare.FromString(data).valid_count
+        if valid < self.settings.min_batch_size:
+            reason = (f"{valid} valid reports, fewer than MIN_BATCH_SIZE="
+                      f"{self.settings.min_batch_size}")
+            self.storage.create(self.private, layout.batch_record(key, "status.json"),
+                                json.dumps({"published": False, "reason": reason}).encode())
+            log.warning("batch below the minimum size: total share withheld",
+                        extra={"batch_id": key.batch_id, "submission_date": key.date})
+            return
         for project in (self.settings.project_id, self.settings.peer_project_id):
             retry.publish(self.transport, project, topology.TOTAL_SHARES, data, self.settings)
 
@@ -144,15 +153,31 @@ class BatchCloser:
 
     # --- the schedule (leader only)
 
+    def close_due(self, now: dt.datetime | None = None) -> dict:
+        """Closes every batch date whose end + CLOSE_GRACE_SECONDS has passed (the grace is for
+        the last partitions still in verification). Idempotent: a closed batch is skipped."""
+        if not self.is_leader:
+            raise fastapi.HTTPException(409, "only the leader (server A) closes batches")
+        now = now or dt.datetime.now(dt.UTC)
+        grace = dt.timedelta(seconds=self.settings.close_grace_seconds)
+        closed, waiting = [], []
+        for key in status.batches(self.storage, self.settings):
+            day_end = dt.datetime.fromisoformat(key.date).replace(tzinfo=dt.UTC) + dt.timedelta(
+                days=1)
+            if now < day_end + grace or self._read_close(key) is not None:
+                continue
+            try:
+                self.close(key)
+                closed.append({"batch_id": key.batch_id, "submission_date": key.date})
+            except fastapi.HTTPException:
+                waiting.append({"batch_id": key.batch_id, "submission_date": key.date})
+        return {"closed": closed, "nothing_aggregated_yet": waiting}
+
     def scheduled_close(self, stop: threading.Event) -> None:
-        """Closes each batch once its submission date has ended (plus a delay for stragglers)."""
-        while self.is_leader and not stop.wait(60.0):
-            now = dt.datetime.now(dt.UTC)
-            for key in status.batches(self.storage, self.settings):
-                day_end = dt.datetime.fromisoformat(key.date).replace(tzinfo=dt.UTC)
-                due = day_end + dt.timedelta(days=1) + SCHEDULED_CLOSE_DELAY
-                if now >= due and self._read_close(key) is None:
-                    try:
-                        self.close(key)
-                    except fastapi.HTTPException:
-                        continue  # nothing aggregated yet: try on the next round
+        """The schedule where a process runs continuously (worker); Cloud Run's is Cloud
+        Scheduler calling POST /batches/close-due."""
+        while self.is_leader and not stop.wait(self.settings.sweep_interval_seconds):
+            try:
+                self.close_due()
+            except Exception:  # noqa: BLE001 - storage or peer hiccup: the next round retries
+                log.warning("scheduled close failed; next round retries", exc_info=True)

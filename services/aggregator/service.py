@@ -21,6 +21,6 @@ def build(ctx: ServiceContext) -> ServiceDefinition:
             "prio-batch-close-aggregator": lambda m: closer.on_message(
                 pb.BatchClose.FromString(m.data)),
         },
-        router=status.router(ctx, close=closer.close),
+        router=status.router(ctx, close=closer.close, close_due=closer.close_due),
         background=[closer.scheduled_close],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import importlib.metadata
 import json
@@ -105,15 +106,48 @@ def dead_letters_router(subscriptions: Iterable[str], ctx) -> fastapi.APIRouter:
             for name, spec in specs.items()
         }
 
-    @api.post("/{subscription}/redrive")
-    def redrive(subscription: str) -> dict:
-        """Publishes the subscription's dead letters to its topic again."""
+    def spec_of(subscription: str) -> topology.SubscriptionSpec:
         spec = specs.get(subscription)
         if spec is None:
             raise fastapi.HTTPException(404, f"{subscription} is not one of {service}")
+        return spec
+
+    def chosen(message_id: list[str] | None) -> set[str] | None:
+        return set(message_id) if message_id else None
+
+    @api.get("/{subscription}/{message_id}")
+    def show(subscription: str, message_id: str) -> dict:
+        """One dead letter with its data (base64): to decide between re-drive and discard."""
+        spec = spec_of(subscription)
         admin = deadletters.admin_of(ctx.transport)
-        count = deadletters.redrive(admin, ctx.transport, project_of(spec), spec.topic)
+        for m in deadletters.list_messages(admin, project_of(spec), spec.topic, 1000):
+            if m.message_id == message_id:
+                return {"message_id": m.message_id, "attributes": dict(m.attributes),
+                        "data": base64.b64encode(m.data).decode()}
+        raise fastapi.HTTPException(404, f"no dead letter {message_id}")
+
+    @api.post("/{subscription}/redrive")
+    def redrive(subscription: str,
+                message_id: list[str] | None = fastapi.Query(None)) -> dict:
+        """Publishes the subscription's dead letters (all, or the message_id given) to its
+        topic again."""
+        spec = spec_of(subscription)
+        admin = deadletters.admin_of(ctx.transport)
+        count = deadletters.redrive(admin, ctx.transport, project_of(spec), spec.topic,
+                                    chosen(message_id))
         log.info("dead letters re-driven", extra={"subscription": subscription, "count": count})
         return {"redriven": count}
+
+    @api.post("/{subscription}/discard")
+    def discard(subscription: str, message_id: list[str] | None = fastapi.Query(None),
+                all: bool = False) -> dict:  # noqa: A002 - the query parameter's name
+        """Drops dead letters for good: the message_id given, or every one with all=true."""
+        spec = spec_of(subscription)
+        if not message_id and not all:
+            raise fastapi.HTTPException(400, "give message_id or all=true")
+        admin = deadletters.admin_of(ctx.transport)
+        count = deadletters.discard(admin, project_of(spec), spec.topic, chosen(message_id))
+        log.info("dead letters discarded", extra={"subscription": subscription, "count": count})
+        return {"discarded": count}
 
     return api

@@ -42,19 +42,74 @@ def batch_status(storage: Storage, settings: Settings, key: BatchKey) -> dict:
     agreed = set(close.partition_ids) if close else None
     reports = _report_counts(storage, private, key, partitions["verified"], agreed)
     publication = storage.read_or_none(private, layout.batch_record(key, "status.json"))
+    publication = json.loads(publication) if publication else None
+    total_share = storage.exists(private, layout.batch_record(key, "total_share.pb"))
+    published = storage.exists(private, layout.result(key))
+    waiting = (partitions["verify1"] - partitions["peer_verify1"]) | (
+        partitions["verify2"] - partitions["peer_verify2"])
     return {
         "batch_id": key.batch_id,
         "submission_date": key.date,
         "server": settings.server_id,
+        "state": _state(close, total_share, published, publication),
         "partitions": {stage: len(ids) for stage, ids in partitions.items()},
+        # Partitions whose peer's packets have not arrived: retried until the peer answers.
+        "waiting_for_peer": len(waiting - (agreed or set())),
         "reports": reports,
+        "accounting": _accounting(storage, settings, key, partitions, agreed),
         "closed": close is not None,
         "closed_partitions": len(agreed) if agreed is not None else None,
-        "total_share": storage.exists(private, layout.batch_record(key, "total_share.pb")),
+        "total_share": total_share,
         "peer_total_share": storage.exists(private, layout.peer_total_share(key)),
-        "published": storage.exists(private, layout.result(key)),
-        "publication": json.loads(publication) if publication else None,
+        "published": published,
+        "publication": publication,
     }
+
+
+def _state(close, total_share: bool, published: bool, publication: dict | None) -> str:
+    """open -> closing -> aggregated -> published (or refused: below MIN_BATCH_SIZE, ...)."""
+    if published:
+        return "published"
+    if publication is not None and not publication.get("published"):
+        return "refused"
+    if total_share:
+        return "aggregated"
+    return "closing" if close is not None else "open"
+
+
+def _accounting(storage, settings, key, partitions, agreed) -> dict:
+    """reports_in = counted + sum(rejected) + pending, from stored records only.
+
+    counted: valid reports of the agreed partitions (of every verified one while open);
+    rejected: each report's reason (pb.Reason names), LATE for a partition verified after the
+    close, PEER_TIMEOUT for one still unverified at the close; pending: not verified yet."""
+    private = settings.private_bucket
+    # A partition is in once its notice was taken (own verify1 stored). A share file without
+    # a notice is the leftover of an ingest flush that failed and was redone under another
+    # partition id: never notified, never counted (its reports are in the redone partition).
+    sizes = {}
+    for pid in partitions["verify1"]:
+        record = _read(storage, private, layout.internal("verify1", key, pid),
+                       pb.Verify1Partition)
+        sizes[pid] = len(record.load_status)
+    reports_in = sum(sizes.values())
+    counted, pending = 0, 0
+    rejected: Counter[str] = Counter()
+    for pid, size in sizes.items():
+        record = None
+        if pid in partitions["verified"]:
+            record = _read(storage, private, layout.internal("verified", key, pid),
+                           pb.PartitionVerified)
+        if agreed is None or pid in agreed:
+            if record is None:
+                pending += size
+                continue
+            counted += record.valid_count
+            rejected.update(outcome.rejected_counts(record.outcome))
+        else:
+            rejected[outcome.LATE if record is not None else outcome.PEER_TIMEOUT] += size
+    return {"reports_in": reports_in, "counted": counted,
+            "rejected": dict(sorted(rejected.items())), "pending": pending}
 
 
 def _report_counts(storage, private, key, verified_ids, agreed) -> dict:
@@ -89,9 +144,17 @@ def batch_key(batch_id: str, date: str) -> BatchKey:
         raise fastapi.HTTPException(status_code=400, detail=str(error)) from None
 
 
-def router(ctx, close: Callable[[BatchKey], dict] | None = None) -> fastapi.APIRouter:
-    """`GET /batches`, `GET /batches/{batch_id}/{date}` and, where given, the close action."""
+def router(ctx, close: Callable[[BatchKey], dict] | None = None,
+           close_due: Callable[[], dict] | None = None) -> fastapi.APIRouter:
+    """`GET /batches`, `GET /batches/{batch_id}/{date}` and, where given, the close actions."""
     api = fastapi.APIRouter(tags=["batches"])
+
+    if close_due is not None:
+        @api.post("/batches/close-due")
+        def close_due_batches() -> dict:
+            """One round of the scheduled close (Cloud Scheduler): every batch date whose
+            submission date + CLOSE_GRACE_SECONDS has passed. Idempotent."""
+            return close_due()
 
     @api.get("/batches")
     def list_batches() -> dict:

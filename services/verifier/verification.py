@@ -36,6 +36,9 @@ class Verification:
     # --- round 1: own partition in, verify1 out
 
     def on_partition(self, notice: pb.PartitionNotice) -> None:
+        if notice.schema_version != shares.SCHEMA_VERSION:
+            # Not retried into success: the message ends in the dead letters, for an operator.
+            raise PartitionMismatch(f"unknown partition schema version {notice.schema_version}")
         ref = notice.partition
         own = self._own_verify1(notice)
         self._send(topology.VERIFY1, own)
