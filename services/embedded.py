@@ -88,7 +88,7 @@ class EmbeddedSystem:
     def _start(self, label: str, name: str, server: str = "ingest") -> None:
         settings: Settings = self.settings[server]
         ctx = ServiceContext(settings, self.storage, self.transport,
-                             Telemetry.from_exporter("none", label))
+                             self.telemetry(label, settings))
         definition = load_definition(name, ctx)
         # The run closes each batch itself once every report is verified; the schedule,
         # meant for a deployment that runs for days, would race it on past dates.
@@ -109,6 +109,10 @@ class EmbeddedSystem:
         background.start()
         self._background.append(background)
 
+    def telemetry(self, label: str, settings: Settings) -> Telemetry:
+        """Each service's own (OTEL_EXPORTER); tests override it with in-memory exporters."""
+        return Telemetry.from_exporter(settings.otel_exporter, label)
+
     def _counting(self, dispatch):
         def handle(message):
             dispatch(message)
@@ -121,6 +125,8 @@ class EmbeddedSystem:
             subscription.stop()
         for background in self._background:
             background.stop()
+        for ctx in self.contexts.values():
+            ctx.telemetry.shutdown()  # exports what the batch processors still hold
 
     # --- inputs
 

@@ -13,7 +13,8 @@ import fastapi
 from google.protobuf import timestamp_pb2
 
 import libprio_ctypes as prio
-from services.common import pb, topology
+from services.aggregator.partition_total import trace_record
+from services.common import pb, telemetry, topology
 from services.protocol import layout, retry, status
 from services.protocol.keys import ServerKeys
 from services.protocol.layout import BatchKey
@@ -34,6 +35,19 @@ class BatchCloser:
         self.settings = ctx.settings
         self.private = ctx.settings.private_bucket
         self.keys = ServerKeys(ctx.settings)
+        self.telemetry = ctx.telemetry
+
+    def _span(self, name: str, key: BatchKey, pids: list[str] | None = None, **counts: int):
+        """A batch step's span; the close links to the traces of (at most MAX_LINKS of) its
+        partitions, as recorded by their aggregation."""
+        links = []
+        for pid in (pids or [])[:telemetry.MAX_LINKS] if self.telemetry.exporting else []:
+            found = self.storage.read_or_none(self.private, trace_record(key, pid))
+            span_context = telemetry.from_traceparent(found.decode()) if found else None
+            if span_context is not None:
+                links.append(span_context)
+        return self.telemetry.stage(name, telemetry.attributes(
+            self.keys.server_id, key.batch_id, key.date, **counts), links=links)
 
     @property
     def is_leader(self) -> bool:
@@ -55,7 +69,11 @@ class BatchCloser:
             self.storage.create(self.private, layout.batch_record(key, "close.pb"),
                                 proposal.SerializeToString())
             proposal = self._read_close(key)  # a concurrent close may have won the create
-        self._send_peer(proposal)
+        # The batch's trace: A's close (a new trace unless a message asked for it), B's
+        # acceptance, both total shares and both publishers follow it.
+        pids = list(proposal.partition_ids)
+        with self._span("aggregator.batch_close", key, pids, partitions=len(pids)):
+            self._send_peer(proposal)
         log.info("batch close proposed", extra={"batch_id": key.batch_id,
                                                 "submission_date": key.date,
                                                 "partitions": len(proposal.partition_ids)})
@@ -76,13 +94,14 @@ class BatchCloser:
         pids = list(proposal.partition_ids)
         retry.until_ready(lambda: self._holds_all(key, pids), self.settings,
                           f"partitions of batch close {key.batch_id}/{key.date}")
-        accepted = self._message(key, Kind.KIND_ACCEPTANCE, pids)
-        self.storage.create(self.private, layout.batch_record(key, "close.pb"),
-                            accepted.SerializeToString())
-        if list(self._read_close(key).partition_ids) != pids:
-            raise CloseConflict("this batch was closed with another partition list")
-        self._total_share(key, pids)
-        self._send_peer(accepted)
+        with self._span("aggregator.batch_close", key, pids, partitions=len(pids)):
+            accepted = self._message(key, Kind.KIND_ACCEPTANCE, pids)
+            self.storage.create(self.private, layout.batch_record(key, "close.pb"),
+                                accepted.SerializeToString())
+            if list(self._read_close(key).partition_ids) != pids:
+                raise CloseConflict("this batch was closed with another partition list")
+            self._total_share(key, pids)
+            self._send_peer(accepted)
 
     def _holds_all(self, key: BatchKey, pids: list[str]) -> bool | None:
         names = (layout.internal("aggregate", key, pid) for pid in pids)
@@ -105,13 +124,20 @@ class BatchCloser:
         """Sums exactly the agreed partitions' stored totals; sends to own and peer publisher,
         unless they hold fewer than MIN_BATCH_SIZE valid reports: then the share never leaves
         this server (the peer could otherwise combine it with its own)."""
+        with self._span("aggregator.total_share", key, partitions=len(pids)) as span:
+            self._share(key, pids, span)
+
+    def _share(self, key: BatchKey, pids: list[str], span) -> None:
         name = layout.batch_record(key, "total_share.pb")
         data = self.storage.read_or_none(self.private, name)
         if data is None:
             data = self._sum(key, pids).SerializeToString()
             self.storage.create(self.private, name, data)
             data = self.storage.read(self.private, name)
-        valid = pb.TotalShare.FromString(data).valid_count
+        total = pb.TotalShare.FromString(data)
+        span.set_attributes(telemetry.attributes(reports=total.report_count,
+                                                 valid_reports=total.valid_count))
+        valid = total.valid_count
         if valid < self.settings.min_batch_size:
             reason = (f"{valid} valid reports, fewer than MIN_BATCH_SIZE="
                       f"{self.settings.min_batch_size}")
@@ -121,7 +147,8 @@ class BatchCloser:
                         extra={"batch_id": key.batch_id, "submission_date": key.date})
             return
         for project in (self.settings.project_id, self.settings.peer_project_id):
-            retry.publish(self.transport, project, topology.TOTAL_SHARES, data, self.settings)
+            retry.publish(self.transport, project, topology.TOTAL_SHARES, data, self.settings,
+                          _attributes(key))
 
     def _sum(self, key: BatchKey, pids: list[str]) -> pb.TotalShare:
         totals = [pb.PartitionTotal.FromString(self.storage.read(
@@ -149,7 +176,8 @@ class BatchCloser:
 
     def _send_peer(self, message: pb.BatchClose) -> None:
         retry.publish(self.transport, self.settings.peer_project_id, topology.BATCH_CLOSE,
-                      message.SerializeToString(), self.settings)
+                      message.SerializeToString(), self.settings,
+                      _attributes(BatchKey(message.batch_id, message.submission_date)))
 
     # --- the schedule (leader only)
 
@@ -181,3 +209,8 @@ class BatchCloser:
                 self.close_due()
             except Exception:  # noqa: BLE001 - storage or peer hiccup: the next round retries
                 log.warning("scheduled close failed; next round retries", exc_info=True)
+
+
+def _attributes(key: BatchKey) -> dict[str, str]:
+    # Not secret: names the batch of a message (and of its consumer's span) without decoding.
+    return {"batch_id": key.batch_id, "submission_date": key.date}

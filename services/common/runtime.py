@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import fastapi
 import uvicorn
 
-from services.common import admin, errors, push, topology
+from services.common import admin, errors, push, telemetry, topology
 from services.common.config import Settings
 from services.common.storage import Storage
 from services.common.telemetry import Telemetry
@@ -77,6 +77,7 @@ class Dispatcher:
     def __init__(self, definition: ServiceDefinition, ctx: ServiceContext):
         self.definition = definition
         self.telemetry = ctx.telemetry
+        self.server_id = "ingest" if definition.name == "ingest" else ctx.settings.server_id
         self._handled = ctx.telemetry.counter(
             "prio.messages.handled", description="messages by subscription and outcome"
         )
@@ -92,6 +93,10 @@ class Dispatcher:
         with self.telemetry.consume(f"{message.subscription} process", message.attributes) as span:
             span.set_attribute("messaging.message.id", message.message_id)
             span.set_attribute("messaging.destination.subscription.name", message.subscription)
+            span.set_attributes(telemetry.attributes(
+                self.server_id, message.attributes.get("batch_id"),
+                message.attributes.get("submission_date"),
+                message.attributes.get("partition_id")))
             if message.delivery_attempt is not None:
                 span.set_attribute("messaging.gcp_pubsub.message.delivery_attempt",
                                    message.delivery_attempt)
@@ -106,7 +111,8 @@ class Dispatcher:
                 log.exception("handler failed", extra=_log_fields(message, error))
                 raise
             finally:
-                labels = {"subscription": message.subscription, "outcome": outcome}
+                labels = {"subscription": message.subscription, "outcome": outcome,
+                          "prio.server_id": self.server_id or ""}
                 self._handled.add(1, labels)
                 self._latency.record(time.monotonic() - started, labels)
 
@@ -194,7 +200,10 @@ def build_app(
 def serve(definition: ServiceDefinition, ctx: ServiceContext) -> None:
     """`prio-stream serve NAME`: the app (push endpoints + admin) on PORT; uvicorn handles SIGTERM."""
     app = build_app(definition, ctx, run_background=True)
-    uvicorn.run(app, host="0.0.0.0", port=ctx.settings.port, log_config=None)
+    try:
+        uvicorn.run(app, host="0.0.0.0", port=ctx.settings.port, log_config=None)
+    finally:
+        ctx.telemetry.shutdown()  # exports what the batch processors still hold
 
 
 def run_worker(

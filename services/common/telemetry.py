@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterator, Mapping, MutableMapping
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
+from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     ConsoleMetricExporter,
@@ -27,6 +30,46 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 # W3C trace context: the attributes `traceparent` / `tracestate` of every message.
 _PROPAGATOR = TraceContextTextMapPropagator()
+# Links a span keeps (the SDK's default limit): a partition links to at most this many pings.
+MAX_LINKS = 128
+# The one histogram of stage latency; its `prio.stage` attribute is the span's name.
+STAGE_DURATION = "prio.stage.duration"
+SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+                   120.0, 300.0]
+
+
+def attributes(server_id: str | None = None, batch_id: str | None = None,
+               date: str | None = None, partition_id: str | None = None,
+               **counts: int) -> dict[str, str | int]:
+    """Span attributes of the protocol's identities and report counts (`prio.*`). Nothing
+    else goes on a span: never shares, packets, keys or the shared secret."""
+    found: dict[str, str | int] = {}
+    for name, value in (("server_id", server_id), ("batch_id", batch_id), ("date", date),
+                        ("partition_id", partition_id)):
+        if value:
+            found[f"prio.{name}"] = str(value)
+    for name, value in counts.items():
+        found[f"prio.{name}"] = int(value)
+    return found
+
+
+def current_context() -> trace.SpanContext | None:
+    """The current span's context if it is valid (to link to it later)."""
+    span_context = trace.get_current_span().get_span_context()
+    return span_context if span_context.is_valid else None
+
+
+def to_traceparent(span_context: trace.SpanContext) -> str:
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier, trace.set_span_in_context(
+        trace.NonRecordingSpan(span_context)))
+    return carrier.get("traceparent", "")
+
+
+def from_traceparent(value: str) -> trace.SpanContext | None:
+    span_context = trace.get_current_span(
+        _PROPAGATOR.extract({"traceparent": value})).get_span_context()
+    return span_context if span_context.is_valid else None
 
 
 def inject(attributes: MutableMapping[str, str] | None = None) -> dict[str, str]:
@@ -50,6 +93,12 @@ class Telemetry:
     service_name: str
     spans: InMemorySpanExporter | None = None  # set by in_memory(), for tests
     metric_reader: InMemoryMetricReader | None = None
+    # False with OTEL_EXPORTER=none: spans are still made, but nothing extra is stored for them
+    exporting: bool = True
+    _instruments: dict = dataclasses.field(default_factory=dict, repr=False)
+    _instruments_lock: threading.Lock = dataclasses.field(default_factory=threading.Lock,
+                                                          repr=False)
+    _shut_down: bool = dataclasses.field(default=False, repr=False)
 
     @property
     def tracer(self) -> trace.Tracer:
@@ -70,18 +119,75 @@ class Telemetry:
         ) as span:
             yield span
 
-    def counter(self, name: str, unit: str = "1", description: str = ""):
-        return self.meter.create_counter(name, unit=unit, description=description)
+    @contextlib.contextmanager
+    def stage(self, name: str, span_attributes: Mapping[str, str | int] | None = None, *,
+              links: Iterable[trace.SpanContext] = (), root: bool = False
+              ) -> Iterator[trace.Span]:
+        """A protocol step (`ingest.flush_partition`, `verifier.verify2`, ...): a span, child
+        of the current one (root: a new trace, e.g. a partition or a batch close), and its
+        duration in the histogram prio.stage.duration {prio.stage, prio.server_id}."""
+        span_attributes = dict(span_attributes or {})
+        started = time.monotonic()
+        outcome = "ok"
+        with self.tracer.start_as_current_span(
+            name, context=otel_context.Context() if root else None,
+            attributes=span_attributes,
+            links=[trace.Link(c) for c in list(links)[:MAX_LINKS]],
+        ) as span:
+            try:
+                yield span
+            except BaseException:
+                outcome = "error"
+                raise
+            finally:
+                labels = {"prio.stage": name, "prio.outcome": outcome}
+                if "prio.server_id" in span_attributes:
+                    labels["prio.server_id"] = span_attributes["prio.server_id"]
+                self.histogram(STAGE_DURATION, description="time of a protocol step "
+                               "(the span of the same name)").record(
+                    time.monotonic() - started, labels)
 
-    def histogram(self, name: str, unit: str = "s", description: str = ""):
-        return self.meter.create_histogram(name, unit=unit, description=description)
+    def _instrument(self, kind: str, name: str, factory: Callable):
+        with self._instruments_lock:
+            if (kind, name) not in self._instruments:
+                self._instruments[(kind, name)] = factory()
+            return self._instruments[(kind, name)]
+
+    def counter(self, name: str, unit: str = "1", description: str = ""):
+        return self._instrument("counter", name, lambda: self.meter.create_counter(
+            name, unit=unit, description=description))
+
+    def histogram(self, name: str, unit: str = "s", description: str = "",
+                  boundaries: list[float] | None = None):
+        """Seconds by default, with bucket boundaries from 5 ms to 5 min."""
+        if boundaries is None and unit == "s":
+            boundaries = SECONDS_BUCKETS
+        return self._instrument("histogram", name, lambda: self.meter.create_histogram(
+            name, unit=unit, description=description,
+            explicit_bucket_boundaries_advisory=boundaries))
 
     def up_down_counter(self, name: str, unit: str = "1", description: str = ""):
-        return self.meter.create_up_down_counter(name, unit=unit, description=description)
+        return self._instrument("up_down_counter", name,
+                                lambda: self.meter.create_up_down_counter(
+                                    name, unit=unit, description=description))
+
+    def gauge(self, name: str, observe: Callable[[], Iterable[tuple[int | float, dict]]],
+              unit: str = "1", description: str = ""):
+        """An observable gauge: observe() yields (value, attributes) at each collection; it
+        must be cheap (it runs on the exporter's thread)."""
+        def callback(_options: CallbackOptions) -> list[Observation]:
+            return [Observation(value, labels) for value, labels in observe()]
+
+        return self._instrument("gauge", name, lambda: self.meter.create_observable_gauge(
+            name, callbacks=[callback], unit=unit, description=description))
 
     def shutdown(self) -> None:
-        self.tracer_provider.shutdown()
-        self.meter_provider.shutdown()
+        """Exports what is still held (batch processors, a last metric collection); once."""
+        with self._instruments_lock:
+            done, self._shut_down = self._shut_down, True
+        if not done:
+            self.tracer_provider.shutdown()
+            self.meter_provider.shutdown()
 
     @classmethod
     def from_exporter(cls, exporter: str, service_name: str) -> Telemetry:
@@ -103,13 +209,15 @@ class Telemetry:
         elif exporter != "none":
             raise ValueError(f"unknown OTEL_EXPORTER {exporter!r}")
         meter_provider = MeterProvider(resource=resource, metric_readers=readers)
-        return cls(tracer_provider, meter_provider, service_name)
+        return cls(tracer_provider, meter_provider, service_name, exporting=exporter != "none")
 
     @classmethod
-    def in_memory(cls, service_name: str = "test") -> Telemetry:
-        """Spans and metrics kept in memory: `telemetry.spans.get_finished_spans()`."""
+    def in_memory(cls, service_name: str = "test",
+                  spans: InMemorySpanExporter | None = None) -> Telemetry:
+        """Spans and metrics kept in memory: `telemetry.spans.get_finished_spans()`; several
+        services may share one span exporter (one trace across services)."""
         resource = Resource.create({"service.name": f"prio-stream-{service_name}"})
-        spans = InMemorySpanExporter()
+        spans = spans if spans is not None else InMemorySpanExporter()
         tracer_provider = TracerProvider(resource=resource)
         tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
         reader = InMemoryMetricReader()

@@ -10,6 +10,7 @@ pings, so waiting longer would only add latency).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -17,6 +18,9 @@ import threading
 import time
 import uuid
 
+from opentelemetry import trace
+
+from services.common import telemetry
 from services.ingest.partitions import PartitionWriter, classify, rejection_outcomes
 from services.ingest.pings import Rejection, Report
 from services.protocol import retry
@@ -51,6 +55,8 @@ class _Partition:
     created: float
     reports: dict[str, Report] = dataclasses.field(default_factory=dict)
     tickets: list[Ticket] = dataclasses.field(default_factory=list)
+    # The traces of the pings it holds: the partition's own trace links to them.
+    links: list[trace.SpanContext] = dataclasses.field(default_factory=list)
 
 
 class Holding:
@@ -66,13 +72,24 @@ class Holding:
         self._outcomes: dict[str, tuple[str, str, str]] = {}
         self._outcome_tickets: list[Ticket] = []
         self._last_arrival = time.monotonic()
+        self._flushing = 0  # reports of the partitions being written
+        self.telemetry = writer.telemetry
+        self.telemetry.gauge("prio.ingest.held_reports", self._held, unit="{report}",
+                             description="reports held (their pings unacknowledged) until "
+                                         "their partition is written")
+
+    def _held(self):
+        with self._lock:
+            held = sum(len(p.reports) for p in (*self._open.values(), *self._sealed))
+            return [(held + self._flushing, {})]
 
     def submit(self, reports: list[Report], rejections: list[Rejection]) -> Ticket:
         ticket = Ticket()
+        ping = telemetry.current_context()  # the ping's consumer span
         with self._lock:
             self._last_arrival = time.monotonic()
             for report in reports:
-                rejections = [*rejections, *self._add(report, ticket)]
+                rejections = [*rejections, *self._add(report, ticket, ping)]
             if rejections:
                 self._outcomes.update(rejection_outcomes(rejections))
                 self._hold(ticket, self._outcome_tickets)
@@ -81,11 +98,14 @@ class Holding:
             self._lock.notify_all()
         return ticket
 
-    def _add(self, report: Report, ticket: Ticket) -> list[Rejection]:
+    def _add(self, report: Report, ticket: Ticket, ping) -> list[Rejection]:
         key = BatchKey(report.batch_id, report.date)
         partition = self._open.get(key)
         if partition is None:
             partition = self._open[key] = _Partition(key, time.monotonic())
+        if ping is not None and len(partition.links) < telemetry.MAX_LINKS and (
+                not partition.links or partition.links[-1] != ping):
+            partition.links.append(ping)
         held = partition.reports.get(report.report_id)
         self._hold(ticket, partition.tickets)
         if held is not None:
@@ -131,19 +151,30 @@ class Holding:
                 if everything or idle or now - partition.created >= self.max_age:
                     self._sealed.append(self._open.pop(key))
             taken, self._sealed = self._sealed, []
+            self._flushing += sum(len(p.reports) for p in taken)
             return taken
 
     def _flush(self, partition: _Partition) -> None:
         pid = partition_id()
         reports = list(partition.reports.values())
-        try:
-            duplicates = retry.call(lambda: self.writer.write(partition.key, pid, reports),
-                                    self.settings, "partition write", retry_on=(Exception,))
-        except Exception:
-            log.exception("partition not written; its pings will be redelivered",
-                          extra={"partition_id": pid})
-            _release(partition.tickets, failed=True)
-            return
+        # The partition's own trace (its pings came in many traces, linked): it follows the
+        # partition through both servers, carried by the notices.
+        with self._flushed(len(reports)), self.telemetry.stage(
+                "ingest.flush_partition",
+                telemetry.attributes("ingest", partition.key.batch_id, partition.key.date, pid,
+                                     reports=len(reports), pings=len(partition.tickets)),
+                links=partition.links, root=True) as span:
+            try:
+                duplicates = retry.call(lambda: self.writer.write(partition.key, pid, reports),
+                                        self.settings, "partition write", retry_on=(Exception,))
+            except Exception as error:
+                log.exception("partition not written; its pings will be redelivered",
+                              extra={"partition_id": pid})
+                span.record_exception(error)
+                span.set_status(trace.StatusCode.ERROR, "partition not written")
+                _release(partition.tickets, failed=True)
+                return
+            span.set_attribute("prio.dropped_reports", len(duplicates))
         if duplicates:
             with self._lock:
                 self._outcomes.update(rejection_outcomes(duplicates))
@@ -151,6 +182,15 @@ class Holding:
                 for ticket in partition.tickets:
                     self._hold(ticket, self._outcome_tickets)
         _release(partition.tickets, failed=False)
+
+    @contextlib.contextmanager
+    def _flushed(self, count: int):
+        """The partition's reports leave the backlog once its write is over (either way)."""
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._flushing -= count
 
     def _flush_outcomes(self) -> None:
         with self._lock:

@@ -28,6 +28,11 @@ from services.protocol.layout import BatchKey
 
 log = logging.getLogger("prio_stream.ingest")
 DUPLICATE = "duplicate"  # not a rejection: the same report delivered again
+# Both sides count reports in one counter: prio.server_id ingest|A|B, prio.outcome
+# written|duplicate|rejected (ingest), valid|rejected (a server), prio.reason, prio.batch_id.
+REPORTS_METRIC = "prio.reports"
+REPORTS_DESCRIPTION = "reports by server, outcome and rejection reason"
+SIZE_BUCKETS = [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,9 +105,12 @@ class PartitionWriter:
         self.anti_replay = AntiReplay(ctx.storage, self.bucket,
                                       ctx.settings.replay_retention_days)
         self._notified: set[tuple[BatchKey, str]] = set()
-        self.reports = ctx.telemetry.counter("prio.ingest.reports",
-                                             description="reports by outcome (written, "
-                                                         "duplicate, or a rejection reason)")
+        self.telemetry = ctx.telemetry
+        self.reports = ctx.telemetry.counter(REPORTS_METRIC, unit="{report}",
+                                             description=REPORTS_DESCRIPTION)
+        self.partition_size = ctx.telemetry.histogram(
+            "prio.partition.size", unit="{report}", boundaries=SIZE_BUCKETS,
+            description="reports per partition written")
 
     def write(self, key: BatchKey, pid: str, reports: Sequence[Report]) -> list[Rejection]:
         """Writes the reports not written before; returns those dropped, as "duplicate" (not
@@ -124,9 +132,11 @@ class PartitionWriter:
                 dropped.append(replayed(report))
         if fresh:
             self._write_new(key, pid, list(fresh.values()))
-        self.reports.add(len(fresh), {"outcome": "written"})
-        for reason, count in Counter(r.reason for r in dropped).items():
-            self.reports.add(count, {"outcome": reason})
+            # Dropped reports are counted once recorded (record_outcomes).
+            self.reports.add(len(fresh), {"prio.server_id": "ingest", "prio.outcome": "written",
+                                          "prio.reason": "", "prio.batch_id": key.batch_id})
+            self.partition_size.record(len(fresh), {"prio.server_id": "ingest",
+                                                    "prio.batch_id": key.batch_id})
         return dropped
 
     def _write_new(self, key: BatchKey, pid: str, reports: Sequence[Report]) -> None:
@@ -176,6 +186,11 @@ class PartitionWriter:
         for date, items in by_date.items():
             self.storage.create(self.bucket, layout.ingest_outcomes(date, flush_id),
                                 json.dumps({"items": items}).encode())
+        counts = Counter((batch_id, reason) for batch_id, _, reason in outcomes.values())
+        for (batch_id, reason), count in counts.items():
+            self.reports.add(count, {
+                "prio.server_id": "ingest", "prio.batch_id": batch_id, "prio.reason": reason,
+                "prio.outcome": DUPLICATE if reason == DUPLICATE else "rejected"})
 
 
 def classify(report: Report, earlier_fingerprint: str) -> Rejection:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 
+from services.common import telemetry
 from services.ingest.partitions import PartitionWriter, rejection_outcomes
 from services.ingest.pings import Rejection, Report, _is_base64
 from services.protocol import outcome, shares
@@ -43,7 +44,10 @@ def import_files(writer: PartitionWriter, max_reports: int, key: BatchKey,
     partitions = 0
     for start in range(0, len(found), max_reports):
         pid = f"import-{digest}-{start // max_reports:05d}"
-        outcomes.update(rejection_outcomes(writer.write(key, pid, found[start:start + max_reports])))
+        part = found[start:start + max_reports]
+        with writer.telemetry.stage("ingest.import_partition", telemetry.attributes(
+                "ingest", key.batch_id, key.date, pid, reports=len(part)), root=True):
+            outcomes.update(rejection_outcomes(writer.write(key, pid, part)))
         partitions += 1
     if outcomes:
         writer.record_outcomes(f"import-{digest}", outcomes)

@@ -7,10 +7,12 @@ import json
 import logging
 import uuid
 
+from opentelemetry import trace
+
 import libprio_ctypes as prio
-from services.common import pb, topology
+from services.common import pb, telemetry, topology
 from services.protocol import layout
-from services.protocol.keys import ServerKeys
+from services.protocol.keys import ServerKeys, server_letter
 from services.protocol.layout import BatchKey
 from services.publisher import labels
 
@@ -25,25 +27,34 @@ class Publication:
         self.settings = ctx.settings
         self.private = ctx.settings.private_bucket
         self.keys = ServerKeys(ctx.settings)
+        self.telemetry = ctx.telemetry
 
     def on_total_share(self, share: pb.TotalShare) -> None:
         key = BatchKey(share.batch_id, share.submission_date)
-        if share.sender == self.keys.pb_peer:
-            self.storage.create(self.private, layout.peer_total_share(key),
-                                share.SerializeToString())
-        elif share.sender != self.keys.pb_server:
-            raise ValueError("a total share from no known server")
-        self._try_publish(key)
+        with self.telemetry.stage("publisher.publish", telemetry.attributes(
+                self.keys.server_id, key.batch_id, key.date, reports=share.report_count,
+                valid_reports=share.valid_count)) as span:
+            span.set_attribute("prio.sender", server_letter(share.sender))
+            if share.sender == self.keys.pb_peer:
+                self.storage.create(self.private, layout.peer_total_share(key),
+                                    share.SerializeToString())
+            elif share.sender != self.keys.pb_server:
+                raise ValueError("a total share from no known server")
+            self._try_publish(key)
 
     def _try_publish(self, key: BatchKey) -> None:
         own = self._read(layout.batch_record(key, "total_share.pb"))
         peer = self._read(layout.peer_total_share(key))
+        span = trace.get_current_span()
         if own is None or peer is None:
+            span.set_attribute("prio.outcome", "waiting")
             return  # the other share completes the join when it arrives
         if self.storage.exists(self.private, layout.result(key)):
+            span.set_attribute("prio.outcome", "published")
             self._announce(key)
             return
         refusal = self._refusal(own, peer)
+        span.set_attribute("prio.outcome", "refused" if refusal else "published")
         if refusal is not None:
             self._record(key, {"published": False, "reason": refusal})
             log.warning("batch not published", extra={"batch_id": key.batch_id,
@@ -95,7 +106,8 @@ class Publication:
             bucket=self.private, object_name=layout.result(key),
             valid_count=result["valid"], counts=result["payload"])
         self.transport.publish(self.settings.project_id, topology.RESULTS,
-                               message.SerializeToString())
+                               message.SerializeToString(),
+                               {"batch_id": key.batch_id, "submission_date": key.date})
 
     def _read(self, name: str) -> pb.TotalShare | None:
         data = self.storage.read_or_none(self.private, name)

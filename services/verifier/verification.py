@@ -8,9 +8,10 @@ re-sends what was already sent, and the receiver's create-only write absorbs it.
 from __future__ import annotations
 
 import logging
+import threading
 
 import libprio_ctypes as prio
-from services.common import pb, topology
+from services.common import pb, telemetry, topology
 from services.common.storage import Storage
 from services.protocol import layout, outcome, retry, shares
 from services.protocol.keys import ServerKeys
@@ -30,8 +31,27 @@ class Verification:
         self.transport = ctx.transport
         self.keys = ServerKeys(ctx.settings)
         self.private = ctx.settings.private_bucket
-        meter = ctx.telemetry
-        self.reports = meter.counter("prio.reports.verified", description="reports by outcome")
+        self.telemetry = ctx.telemetry
+        self.server_id = ctx.settings.server_id
+        # Same counter as ingest's (services/ingest/partitions.py: REPORTS_METRIC).
+        self.reports = ctx.telemetry.counter("prio.reports", unit="{report}",
+                                             description="reports by server, outcome and "
+                                                         "rejection reason")
+        # Partitions this process loaded whose validity is not decided yet: they wait for
+        # the peer's packets (a process's own view; it starts empty).
+        self._awaiting: set[tuple[BatchKey, str]] = set()
+        self._awaiting_lock = threading.Lock()
+        ctx.telemetry.gauge("prio.verifier.awaiting_peer", self._backlog, unit="{partition}",
+                            description="partitions loaded by this process, awaiting the "
+                                        "peer's verify1/verify2")
+
+    def _backlog(self):
+        with self._awaiting_lock:
+            return [(len(self._awaiting), {"prio.server_id": self.server_id})]
+
+    def _span(self, name: str, ref: pb.PartitionRef, **counts: int):
+        return self.telemetry.stage(name, telemetry.attributes(
+            self.server_id, ref.batch_id, ref.submission_date, ref.partition_id, **counts))
 
     # --- round 1: own partition in, verify1 out
 
@@ -40,7 +60,12 @@ class Verification:
             # Not retried into success: the message ends in the dead letters, for an operator.
             raise PartitionMismatch(f"unknown partition schema version {notice.schema_version}")
         ref = notice.partition
-        own = self._own_verify1(notice)
+        with self._span("verifier.load_partition", ref, reports=notice.report_count) as span:
+            own = self._own_verify1(notice)
+            span.set_attribute("prio.loaded_reports",
+                               sum(s == outcome.OK for s in own.load_status))
+        with self._awaiting_lock:  # until decided (at once if it is already: _try_verified)
+            self._awaiting.add((_key(ref), ref.partition_id))
         self._send(topology.VERIFY1, own)
         self._try_verify2(ref)
 
@@ -100,12 +125,13 @@ class Verification:
         if own is None or peer is None:
             return  # the other half completes the step when it arrives
         _check_same_reports(own, peer)
-        verify2 = self._read(layout.internal("verify2", key, pid), pb.Verify2Partition)
-        if verify2 is None:
-            verify2 = self._verify2(ref, own, peer)
-            self.storage.create(self.private, layout.internal("verify2", key, pid),
-                                verify2.SerializeToString())
-        self._send(topology.VERIFY2, verify2)
+        with self._span("verifier.verify2", ref, reports=len(own.load_status)):
+            verify2 = self._read(layout.internal("verify2", key, pid), pb.Verify2Partition)
+            if verify2 is None:
+                verify2 = self._verify2(ref, own, peer)
+                self.storage.create(self.private, layout.internal("verify2", key, pid),
+                                    verify2.SerializeToString())
+            self._send(topology.VERIFY2, verify2)
         self._try_verified(ref)
 
     def _verify2(self, ref, own: pb.Verify1Partition, peer: pb.Verify1Partition):
@@ -136,25 +162,32 @@ class Verification:
         key, pid = _key(ref), ref.partition_id
         verified = self._read(layout.internal("verified", key, pid), pb.PartitionVerified)
         if verified is None:
-            verified = self._verified(ref)
-            if verified is None:
-                return
-            if self.storage.create(self.private, layout.internal("verified", key, pid),
-                                   verified.SerializeToString()):
-                self._count(verified)
+            records = self._records(key, pid)
+            if records is None:
+                return  # the other half completes the step when it arrives
+            with self._span("verifier.decide_validity", ref) as span:
+                verified = self._verified(ref, records)
+                if self.storage.create(self.private, layout.internal("verified", key, pid),
+                                       verified.SerializeToString()):
+                    self._count(verified)
+                span.set_attributes(telemetry.attributes(
+                    reports=verified.report_count, valid_reports=verified.valid_count))
+        with self._awaiting_lock:
+            self._awaiting.discard((key, pid))
         self.transport.publish(self.settings.project_id, topology.VERIFIED,
                                verified.SerializeToString(), _attributes(ref))
 
-    def _verified(self, ref: pb.PartitionRef) -> pb.PartitionVerified | None:
-        key, pid = _key(ref), ref.partition_id
+    def _records(self, key: BatchKey, pid: str) -> list | None:
+        """Own and peer verify1, own and peer verify2; None until all four are stored."""
         records = [
             self._read(layout.internal("verify1", key, pid), pb.Verify1Partition),
             self._read(layout.external("verify1", key, pid), pb.Verify1Partition),
             self._read(layout.internal("verify2", key, pid), pb.Verify2Partition),
             self._read(layout.external("verify2", key, pid), pb.Verify2Partition),
         ]
-        if any(r is None for r in records):
-            return None
+        return None if any(r is None for r in records) else records
+
+    def _verified(self, ref: pb.PartitionRef, records: list) -> pb.PartitionVerified:
         own1, peer1, own2, peer2 = records
         _check_same_reports(own2, peer2)
         valid = prio.valid_mask(_packets(own2), _packets(peer2))
@@ -182,9 +215,13 @@ class Verification:
             raise PartitionMismatch("a packet on the peer's topic not sent by the peer")
 
     def _count(self, verified: pb.PartitionVerified) -> None:
+        """Once per partition and server: when this call created its verified record."""
+        labels = {"prio.server_id": self.server_id,
+                  "prio.batch_id": verified.partition.batch_id}
         for reason, count in outcome.rejected_counts(verified.outcome).items():
-            self.reports.add(count, {"outcome": reason})
-        self.reports.add(verified.valid_count, {"outcome": "VALID"})
+            self.reports.add(count, {**labels, "prio.outcome": "rejected", "prio.reason": reason})
+        self.reports.add(verified.valid_count, {**labels, "prio.outcome": "valid",
+                                                "prio.reason": ""})
 
 
 def _key(ref: pb.PartitionRef) -> BatchKey:
