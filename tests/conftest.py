@@ -25,9 +25,16 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+import hypothesis
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# CI replays a fixed set of examples, so a red run is reproducible and not a lucky draw;
+# locally hypothesis keeps exploring (and keeps the failures it finds in .hypothesis/).
+hypothesis.settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis.settings.load_profile("ci")
 _JAVA_OPTS = "-Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1"
 _PUBSUB_IMAGE = "gcr.io/google.com/cloudsdktool/google-cloud-cli:emulators"
 _GCS_IMAGE = "fsouza/fake-gcs-server:1.52.2"
