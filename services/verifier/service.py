@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.common import pb
 from services.common.runtime import ServiceContext, ServiceDefinition
 from services.protocol import status
+from services.verifier.resume import ResumeSweep
 from services.verifier.verification import Verification
 
 
@@ -22,4 +23,5 @@ def build(ctx: ServiceContext) -> ServiceDefinition:
                 pb.Verify2Partition.FromString(m.data)),
         },
         router=status.router(ctx),
+        background=[ResumeSweep(ctx, verification).run],
     )

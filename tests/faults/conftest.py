@@ -51,7 +51,7 @@ class Deployment:
                                        {"batch_id": "faults-small", "n_data": N_DATA}]),
             "INGEST_PROJECT_ID": projects.ingest, "MIN_BATCH_SIZE": "5",
             "PARTITION_MAX_REPORTS": "20", "PARTITION_MAX_AGE_SECONDS": "1",
-            "RETRY_DELAY": "0.3", "RETRY_LIMIT": "3", "SWEEP_INTERVAL_SECONDS": "3600",
+            "RETRY_DELAY": "0.3", "RETRY_LIMIT": "3", "SWEEP_INTERVAL_SECONDS": "4",
             **settings,
         }
         self.env = {"ingest": {
