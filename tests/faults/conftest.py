@@ -48,6 +48,7 @@ class Deployment:
             "TRANSPORT": "pubsub", "STORAGE": "gcs", "PRG_MODE": "hash",
             "PUBSUB_EMULATOR_HOST": pubsub.host, "STORAGE_EMULATOR_HOST": gcs.host,
             "DATA_CONFIG": json.dumps([{"batch_id": BATCH, "n_data": N_DATA},
+                                       {"batch_id": "faults-redrive", "n_data": N_DATA},
                                        {"batch_id": "faults-small", "n_data": N_DATA}]),
             "INGEST_PROJECT_ID": projects.ingest, "MIN_BATCH_SIZE": "5",
             "PARTITION_MAX_REPORTS": "20", "PARTITION_MAX_AGE_SECONDS": "1",
