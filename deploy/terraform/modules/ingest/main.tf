@@ -22,6 +22,8 @@ locals {
       INGEST_PROJECT_ID         = var.project_id
       INBOX_BUCKET              = var.server_a.inbox_bucket
       PEER_INBOX_BUCKET         = var.server_b.inbox_bucket
+      INGEST_BUCKET             = var.ingest_bucket
+      REPLAY_RETENTION_DAYS     = tostring(var.replay_retention_days)
       DATA_CONFIG               = var.data_config
       PRG_MODE                  = var.prg_mode
       PARTITION_MAX_REPORTS     = tostring(var.partition_max_reports)
@@ -245,4 +247,31 @@ resource "google_cloud_run_v2_service_iam_member" "operator_invoker" {
   name     = google_cloud_run_v2_service.ingest.name
   role     = "roles/run.invoker"
   member   = each.key
+}
+
+# Ingest's own bucket (INGEST_BUCKET): the anti-replay store, sharded by submission date, and the
+# records of rejected reports. Only ingest's account may use it; the servers' inboxes stay
+# create-only for ingest. Objects expire with the anti-replay retention window (the service also
+# deletes expired shards itself).
+resource "google_storage_bucket" "ingest" {
+  project                     = var.project_id
+  name                        = var.ingest_bucket
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+
+  lifecycle_rule {
+    condition {
+      age = var.replay_retention_days + 1
+    }
+    action {
+      type = "Delete"
+    }
+  }
+}
+
+resource "google_storage_bucket_iam_member" "ingest_admin" {
+  bucket = google_storage_bucket.ingest.name
+  role   = "roles/storage.objectAdmin"
+  member = "serviceAccount:${google_service_account.ingest.email}"
 }

@@ -149,3 +149,15 @@ variable "deletion_protection" {
   type        = bool
   default     = true
 }
+
+variable "ingest_bucket" {
+  description = "Ingest's own bucket (INGEST_BUCKET): anti-replay store and rejection records."
+  type        = string
+  default     = "prio-ingest"
+}
+
+variable "replay_retention_days" {
+  description = "REPLAY_RETENTION_DAYS: how long a report id is remembered; the bucket's lifecycle deletes objects a day later."
+  type        = number
+  default     = 7
+}
