@@ -53,6 +53,8 @@ class Deployment:
             "INGEST_PROJECT_ID": projects.ingest, "MIN_BATCH_SIZE": "5",
             "PARTITION_MAX_REPORTS": "20", "PARTITION_MAX_AGE_SECONDS": "1",
             "RETRY_DELAY": "0.3", "RETRY_LIMIT": "3", "SWEEP_INTERVAL_SECONDS": "4",
+            # DATE is in the past: without a long grace the schedule would close it at once.
+            "CLOSE_GRACE_SECONDS": str(10 * 365 * 86400),
             **settings,
         }
         self.env = {"ingest": {
@@ -95,6 +97,11 @@ class Deployment:
         service = self.start_service(name, "worker", {**self.env[side], **env})
         self.services[(name, server)] = service
         return service
+
+    def stop_restart_aggregator_a(self, **env) -> None:
+        """Server A's aggregator again, with other settings (a clean SIGTERM stop first)."""
+        self.services[("aggregator", "A")].stop()
+        self.start("aggregator", "A", **env)
 
     def start_all(self, skip=()) -> None:
         for name, server in [("ingest", None), *((n, s) for s in "AB" for n in SERVER_SERVICES)]:

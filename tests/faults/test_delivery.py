@@ -9,12 +9,18 @@ pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
 def test_every_message_delivered_twice_counts_each_report_once(deployment):
     # Each ping published twice (two message ids), and every delivery handled twice at once.
-    d = deployment(FAULTS="duplicate_delivery")
+    d = deployment(FAULTS="duplicate_delivery", SWEEP_INTERVAL_SECONDS="3600")
     d.start_all()
     d.publish_pings(30, times=2)
     d.wait_ingested(30)
     d.wait_verified()
-    d.close()
+    # The scheduled close (Cloud Scheduler's call), due once the grace has passed: idempotent.
+    assert d.post("aggregator", "A", "/batches/close-due").json()["closed"] == []
+    d.stop_restart_aggregator_a(CLOSE_GRACE_SECONDS="0")
+    due = d.post("aggregator", "A", "/batches/close-due").json()
+    assert due["closed"] == [{"batch_id": "faults-0", "submission_date": "2026-11-20"}]
+    assert d.post("aggregator", "A", "/batches/close-due").json()["closed"] == []
+    assert d.post("aggregator", "B", "/batches/close-due").status_code == 409
     d.wait_state("published")
     status = d.reconcile(ingest_in=30, ingest_rejected={}, counted=30, rejected={})
     assert status["state"] == "published"
