@@ -18,6 +18,7 @@ from benchmarks.timing import cpu_model, pin_to_one_core
 SUITES = {
     "core": "benchmarks.core",  # the batch API per report
     "cli": "benchmarks.cli",  # the `prio` command per report
+    "streaming": "benchmarks.streaming",  # end to end through the emulators, both servers
 }
 
 
