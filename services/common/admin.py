@@ -37,8 +37,11 @@ def version_info() -> dict:
     return {"source": "prio-stream", "version": package_version(), "commit": "unknown"}
 
 
-def check_storage(ctx) -> None:
-    ctx.storage.exists(ctx.settings.inbox_bucket, "__heartbeat__")
+def check_storage(ctx, service: str) -> None:
+    # Probe the bucket the service owns: ingest may only create objects in the servers'
+    # inboxes (least privilege), so reading one would fail although ingest is healthy.
+    bucket = ctx.settings.ingest_bucket if service == "ingest" else ctx.settings.private_bucket
+    ctx.storage.exists(bucket, "__heartbeat__")
 
 
 def check_subscriptions(subscriptions: Mapping[str, Subscription]) -> None:

@@ -185,7 +185,10 @@ def build_app(
     )
     app.include_router(push.router(Dispatcher(definition, ctx), set(definition.handlers),
                                    ctx.settings))
-    checks = {"storage": lambda: admin.check_storage(ctx), **definition.heartbeat_checks}
+    checks = {
+        "storage": lambda: admin.check_storage(ctx, definition.name),
+        **definition.heartbeat_checks,
+    }
     if subscriptions is not None:
         checks["subscriptions"] = lambda: admin.check_subscriptions(subscriptions)
     if background is not None:
