@@ -21,7 +21,10 @@ def test_every_message_delivered_twice_counts_each_report_once(deployment):
     assert due["closed"] == [{"batch_id": "faults-0", "submission_date": "2026-11-20"}]
     assert d.post("aggregator", "A", "/batches/close-due").json()["closed"] == []
     assert d.post("aggregator", "B", "/batches/close-due").status_code == 409
-    d.wait_state("published")
+    # A's aggregator was restarted on the same subscription: the emulator keeps the old,
+    # cancelled stream alive and it swallows B's acceptance until its ack deadline passes
+    # (up to 60 s, ENVIRONMENT.md trap 2) before redelivering it to the new process.
+    d.wait_state("published", timeout=180)
     status = d.reconcile(ingest_in=30, ingest_rejected={}, counted=30, rejected={})
     assert status["state"] == "published"
     assert d.status(None)["duplicates"] >= 30  # each report's second copy, dropped
