@@ -6,16 +6,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := build-essential libssl-dev valgrind clang libclang-rt-14-dev openjdk-17-jre-headless google-cloud-cli-pubsub-emulator
 STAMP := $(VENV)/.installed
+# The runtime closure as locked for the image: the suite runs exactly what the image ships.
+CONSTRAINTS := deploy/docker/runtime-constraints.txt
 
 .PHONY: install run test test-fast bench sanitize valgrind fuzz proto clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml setup.py $(wildcard libprio_ctypes/csrc/*.c libprio_ctypes/csrc/*.h)
+$(STAMP): pyproject.toml setup.py $(CONSTRAINTS) $(wildcard libprio_ctypes/csrc/*.c libprio_ctypes/csrc/*.h)
 	./scripts/install-system-packages $(APT_PACKAGES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==25.3
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --constraint $(CONSTRAINTS) -e '.[test]'
 	touch $(STAMP)
 
 run: install
