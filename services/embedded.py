@@ -31,6 +31,7 @@ from services.common.runtime import (
 )
 from services.common.storage_local import LocalStorage
 from services.common.telemetry import Telemetry
+from services.common.transport import when_settled
 from services.ingest import staged
 from services.ingest import status as ingest_status
 from services.ingest.partitions import PartitionWriter
@@ -96,15 +97,15 @@ class EmbeddedSystem:
                                  if getattr(task, "__name__", "") != "scheduled_close"]
         self.definitions[label], self.contexts[label] = definition, ctx
         dispatch = Dispatcher(definition, ctx)
+        # Ingest holds each ping (unacked) until its partition is written: its window must
+        # hold a partition's worth of deliveries.
+        window = settings.partition_max_reports if name == "ingest" else None
         if name == "ingest":
             dispatch = self._counting(dispatch)
-            # Ingest holds each ping until its partition is written: it needs as many
-            # deliveries in flight as a partition holds reports.
-            self.transport.workers = min(settings.partition_max_reports + 8, 512)
         for subscription in definition.handlers:
             project = topology.subscription_project(subscription, settings)
-            self._subscriptions.append(self.transport.subscribe(project, subscription, dispatch))
-        self.transport.workers = 4
+            self._subscriptions.append(self.transport.subscribe(
+                project, subscription, dispatch, max_outstanding=window))
         background = BackgroundTasks(definition)
         background.start()
         self._background.append(background)
@@ -114,10 +115,14 @@ class EmbeddedSystem:
         return Telemetry.from_exporter(settings.otel_exporter, label)
 
     def _counting(self, dispatch):
-        def handle(message):
-            dispatch(message)
+        def count() -> None:
             with self._handled_lock:
                 self.pings_handled += 1
+
+        def handle(message):
+            outcome = dispatch(message)
+            when_settled(outcome, count, lambda: None)  # counted once acked
+            return outcome
         return handle
 
     def stop(self) -> None:

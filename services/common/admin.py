@@ -143,7 +143,7 @@ def dead_letters_router(subscriptions: Iterable[str], ctx) -> fastapi.APIRouter:
 
     @api.post("/{subscription}/discard")
     def discard(subscription: str, message_id: list[str] | None = fastapi.Query(None),
-                all: bool = False) -> dict:  # noqa: A002 - the query parameter's name
+                all: bool = False) -> dict:
         """Drops dead letters for good: the message_id given, or every one with all=true."""
         spec = spec_of(subscription)
         if not message_id and not all:

@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     max_delivery_attempts: int = Field(5, ge=5, le=100)  # Pub/Sub's own bounds
     pubsub_max_messages: int = Field(16, gt=0)  # streaming-pull flow control, per subscription
     pubsub_max_bytes: int = Field(256 * 1024 * 1024, gt=0)
+    pubsub_handler_threads: int = Field(16, gt=0)  # per subscription, at most max_messages
 
     # --- pipeline bounds
     partition_max_reports: int = Field(1000, gt=0)

@@ -20,7 +20,14 @@ from collections.abc import Mapping
 from google.api_core import exceptions
 
 from services.common.storage import Storage
-from services.common.transport import Handler, Message, Subscription, Transport
+from services.common.transport import (
+    Handler,
+    Message,
+    Outcome,
+    Subscription,
+    Transport,
+    joined,
+)
 
 
 def parse(text: str) -> dict[str, str]:
@@ -92,13 +99,15 @@ class DuplicatingTransport(Transport):
     def publish(self, project, topic, data, attributes=None) -> str:
         return self.inner.publish(project, topic, data, attributes)
 
-    def subscribe(self, project: str, subscription: str, handler: Handler) -> Subscription:
-        def twice(message: Message) -> None:
+    def subscribe(self, project: str, subscription: str, handler: Handler, *,
+                  max_outstanding: int | None = None) -> Subscription:
+        def twice(message: Message) -> Outcome:
+            outcomes: list[Outcome] = []
             errors: list[BaseException] = []
 
             def run() -> None:
                 try:
-                    handler(message)
+                    outcomes.append(handler(message))
                 except BaseException as error:  # noqa: BLE001 - re-raised below
                     errors.append(error)
 
@@ -108,8 +117,10 @@ class DuplicatingTransport(Transport):
             other.join()
             if errors:
                 raise errors[0]
+            return joined(outcomes)
 
-        return self.inner.subscribe(project, subscription, twice)
+        return self.inner.subscribe(project, subscription, twice,
+                                    max_outstanding=max_outstanding)
 
 
 def wrap_storage(storage: Storage, text: str | None) -> Storage:

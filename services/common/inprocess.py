@@ -14,7 +14,7 @@ from google.api_core import exceptions
 
 from services.common import telemetry
 from services.common.deadletters import Pulled
-from services.common.transport import Handler, Message, Subscription, Transport
+from services.common.transport import Handler, Message, Subscription, Transport, when_settled
 
 _ids = itertools.count(1)
 
@@ -79,11 +79,14 @@ class _SubscriptionState:
 
 class _InProcessSubscription(Subscription):
     def __init__(self, transport: InProcessTransport, state: _SubscriptionState,
-                 handler: Handler, workers: int):
+                 handler: Handler, workers: int, max_outstanding: int):
         self._transport = transport
         self._state = state
         self._handler = handler
         self._stopped = threading.Event()
+        # Flow control, as Pub/Sub's: messages delivered and not yet acked or nacked (a
+        # deferred ack keeps its message outstanding without keeping a worker).
+        self._window = threading.BoundedSemaphore(max(max_outstanding, workers))
         self._threads = [
             threading.Thread(target=self._work, name=f"{state.name}-{i}", daemon=True)
             for i in range(workers)
@@ -93,13 +96,22 @@ class _InProcessSubscription(Subscription):
 
     def _work(self) -> None:
         while not self._stopped.is_set():
+            if not self._window.acquire(timeout=0.1):
+                continue
             pending = self._state.take(timeout=0.1)
             if pending is None:
+                self._window.release()
                 continue
             try:
-                self._handler(self._state.message(pending))
+                outcome = self._handler(self._state.message(pending))
             except Exception:  # noqa: BLE001 - a raising handler nacks, whatever it raised
-                self._transport._nack(self._state, pending)
+                self._nack(pending)
+            else:
+                when_settled(outcome, self._window.release, lambda p=pending: self._nack(p))
+
+    def _nack(self, pending: _Pending) -> None:
+        self._window.release()
+        self._transport._nack(self._state, pending)
 
     def stop(self) -> None:
         self._stopped.set()
@@ -193,9 +205,10 @@ class InProcessTransport(Transport):
             state.put(_Pending(message_id, data, dict(carried), time.time()))
         return message_id
 
-    def subscribe(self, project: str, subscription: str, handler: Handler) -> Subscription:
+    def subscribe(self, project: str, subscription: str, handler: Handler, *,
+                  max_outstanding: int | None = None) -> Subscription:
         return _InProcessSubscription(self, self._state(project, subscription), handler,
-                                      self.workers)
+                                      self.workers, max_outstanding or self.workers)
 
     def _nack(self, state: _SubscriptionState, pending: _Pending) -> None:
         if state.dead_letter_topic and pending.attempts >= state.max_delivery_attempts:

@@ -20,7 +20,7 @@ from google.pubsub_v1.services.subscriber.transports.grpc import SubscriberGrpcT
 from services.common import telemetry
 from services.common.config import Settings
 from services.common.deadletters import Pulled
-from services.common.transport import Handler, Message, Subscription, Transport
+from services.common.transport import Handler, Message, Subscription, Transport, when_settled
 
 log = logging.getLogger("prio_stream.pubsub")
 
@@ -93,6 +93,7 @@ class PubSubTransport(Transport):
         *,
         max_messages: int = 16,
         max_bytes: int = 256 * 1024 * 1024,
+        handler_threads: int = 16,
         batch_settings: pubsub_v1.types.BatchSettings | None = None,
         publish_timeout: float = 60.0,
     ):
@@ -101,6 +102,10 @@ class PubSubTransport(Transport):
             max_messages=max_messages, max_bytes=max_bytes
         )
         self.publish_timeout = publish_timeout
+        # Threads running handlers, per subscription. A handler that defers its ack (returns a
+        # future) frees its thread at once, so a window of a thousand held pings needs no
+        # thousand threads; handlers that block hold one each, up to this many at a time.
+        self.handler_threads = handler_threads
         self.publisher = publisher_client(
             emulator_host,
             batch_settings
@@ -115,6 +120,7 @@ class PubSubTransport(Transport):
             settings.pubsub_emulator_host,
             max_messages=settings.pubsub_max_messages,
             max_bytes=settings.pubsub_max_bytes,
+            handler_threads=settings.pubsub_handler_threads,
         )
 
     def publish(
@@ -125,8 +131,11 @@ class PubSubTransport(Transport):
         )
         return future.result(timeout=self.publish_timeout)
 
-    def subscribe(self, project: str, subscription: str, handler: Handler) -> Subscription:
+    def subscribe(self, project: str, subscription: str, handler: Handler, *,
+                  max_outstanding: int | None = None) -> Subscription:
         path = self.subscriber.subscription_path(project, subscription)
+        flow_control = self.flow_control if max_outstanding is None else \
+            self.flow_control._replace(max_messages=max_outstanding)
 
         def deliver(received: pubsub_v1.subscriber.message.Message) -> None:
             message = Message(
@@ -137,19 +146,20 @@ class PubSubTransport(Transport):
                 received.delivery_attempt,
             )
             try:
-                handler(message)
+                outcome = handler(message)
             except Exception:  # noqa: BLE001 - a raising handler nacks, whatever it raised
                 received.nack()
             else:
-                received.ack()
+                when_settled(outcome, received.ack, received.nack)
 
         executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=self.flow_control.max_messages, thread_name_prefix=subscription
+            max_workers=min(flow_control.max_messages, self.handler_threads),
+            thread_name_prefix=subscription,
         )
         future = self.subscriber.subscribe(
             path,
             deliver,
-            flow_control=self.flow_control,
+            flow_control=flow_control,
             scheduler=ThreadScheduler(executor),
             await_callbacks_on_shutdown=True,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import functools
@@ -19,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from services.common import errors
 from services.common.config import Settings
-from services.common.transport import Message
+from services.common.transport import Message, Outcome
 
 log = logging.getLogger("prio_stream.push")
 
@@ -86,7 +87,7 @@ def _authenticate(request: Request, settings: Settings) -> Response | None:
 
 
 def router(
-    dispatch: Callable[[Message], None], subscriptions: set[str], settings: Settings
+    dispatch: Callable[[Message], Outcome], subscriptions: set[str], settings: Settings
 ) -> fastapi.APIRouter:
     """The push endpoint of each subscription the service handles."""
     api = fastapi.APIRouter(tags=["push"])
@@ -108,7 +109,9 @@ def router(
         except MalformedEnvelope as error:
             return JSONResponse({"error": str(error)}, status_code=400)
         try:
-            await run_in_threadpool(dispatch, message)
+            outcome = await run_in_threadpool(dispatch, message)
+            if outcome is not None:  # a deferred ack: the response waits, no thread does
+                await asyncio.wrap_future(outcome)
         except errors.TRANSIENT_ERRORS as error:
             return JSONResponse({"error": type(error).__name__}, status_code=503)
         except Exception as error:  # noqa: BLE001 - logged by the dispatcher; 5xx = nack

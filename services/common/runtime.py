@@ -19,7 +19,7 @@ from services.common import admin, errors, push, telemetry, topology
 from services.common.config import Settings
 from services.common.storage import Storage
 from services.common.telemetry import Telemetry
-from services.common.transport import Handler, Message, Subscription, Transport
+from services.common.transport import Handler, Message, Outcome, Subscription, Transport
 
 log = logging.getLogger("prio_stream.runtime")
 
@@ -46,6 +46,9 @@ class ServiceDefinition:
     background: list[Callable[[threading.Event], None]] = field(default_factory=list)
     # name -> check raising on failure; shown by /__heartbeat__ (storage is always checked)
     heartbeat_checks: dict[str, Callable[[], None]] = field(default_factory=dict)
+    # Runs on shutdown while deliveries can still be acked (before the subscriptions stop):
+    # ingest writes the partitions it holds, so that their pings' acks go out.
+    drain: Callable[[], None] | None = None
 
 
 def build_context(settings: Settings, service_name: str = "prio-stream") -> ServiceContext:
@@ -85,11 +88,11 @@ class Dispatcher:
             "prio.messages.handle_duration", description="handler time per message"
         )
 
-    def __call__(self, message: Message) -> None:
-        """Returns to ack; raises to nack."""
+    def __call__(self, message: Message) -> Outcome:
+        """Returns the handler's outcome (None or a future: see transport.Handler); raises to
+        nack."""
         handler = self.definition.handlers[message.subscription]
         started = time.monotonic()
-        outcome = "ack"
         with self.telemetry.consume(f"{message.subscription} process", message.attributes) as span:
             span.set_attribute("messaging.message.id", message.message_id)
             span.set_attribute("messaging.destination.subscription.name", message.subscription)
@@ -101,20 +104,31 @@ class Dispatcher:
                 span.set_attribute("messaging.gcp_pubsub.message.delivery_attempt",
                                    message.delivery_attempt)
             try:
-                handler(message)
-            except errors.TRANSIENT_ERRORS as error:
-                outcome = "retry"
-                log.warning("handler will retry", extra=_log_fields(message, error))
-                raise
+                outcome = handler(message)
             except Exception as error:
-                outcome = "error"
-                log.exception("handler failed", extra=_log_fields(message, error))
+                self._count(message, started, error)
                 raise
-            finally:
-                labels = {"subscription": message.subscription, "outcome": outcome,
-                          "prio.server_id": self.server_id or ""}
-                self._handled.add(1, labels)
-                self._latency.record(time.monotonic() - started, labels)
+        if outcome is None:
+            self._count(message, started, None)
+        else:  # a deferred ack: counted (and timed) when it settles
+            outcome.add_done_callback(
+                lambda done: self._count(message, started, done.exception()))
+        return outcome
+
+    def _count(self, message: Message, started: float, error: BaseException | None) -> None:
+        if error is None:
+            outcome = "ack"
+        elif isinstance(error, errors.TRANSIENT_ERRORS):
+            outcome = "retry"
+            log.warning("handler will retry", extra=_log_fields(message, error))
+        else:
+            outcome = "error"
+            log.error("handler failed", extra=_log_fields(message, error),
+                      exc_info=(type(error), error, error.__traceback__))
+        labels = {"subscription": message.subscription, "outcome": outcome,
+                  "prio.server_id": self.server_id or ""}
+        self._handled.add(1, labels)
+        self._latency.record(time.monotonic() - started, labels)
 
 
 def _log_fields(message: Message, error: BaseException) -> dict:
@@ -243,6 +257,8 @@ def run_worker(
             exit_code = 1
             break
     log.info("worker stopping", extra={"service": definition.name})
+    if definition.drain is not None:
+        definition.drain()
     for subscription in subscriptions.values():
         subscription.stop()  # waits for in-flight handlers: their acks still go out
     background.stop()

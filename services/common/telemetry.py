@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
@@ -100,8 +101,9 @@ class Telemetry:
                                                           repr=False)
     _shut_down: bool = dataclasses.field(default=False, repr=False)
 
-    @property
+    @functools.cached_property
     def tracer(self) -> trace.Tracer:
+        # Once: get_tracer takes the provider's lock, and every message makes spans.
         return self.tracer_provider.get_tracer("prio-stream")
 
     @property

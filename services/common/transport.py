@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import abc
+import concurrent.futures
 import dataclasses
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 
 
 @dataclasses.dataclass(frozen=True)
@@ -18,11 +20,60 @@ class Message:
     delivery_attempt: int | None = None  # None where the carrier does not say (emulator push)
 
 
-# A handler returns normally to ack. Raising nacks: the message is redelivered
+# A handler returns None to ack. Raising nacks: the message is redelivered
 # (with the subscription's backoff) and, after the subscription's maximum
 # delivery attempts, goes to its dead-letter topic. Reports that are bad data
 # are never raised: they are counted as rejected and the message is acked.
-Handler = Callable[[Message], None]
+#
+# A handler may instead return a Future: the ack is deferred until it settles
+# (a result acks, an exception nacks) and no thread waits for it meanwhile.
+# Ingest does this: a ping is acked once the partition holding its reports is
+# written, and a partition holds a thousand pings. The transport's flow control
+# still counts the message as outstanding until then.
+Outcome = concurrent.futures.Future | None
+Handler = Callable[[Message], Outcome]
+
+
+def settled(outcome: Outcome) -> None:
+    """Waits for a handler's outcome: returns to ack, raises to nack (for callers that
+    deliver by hand: tests, redrive)."""
+    if outcome is not None:
+        outcome.result()
+
+
+def when_settled(outcome: Outcome, ack: Callable[[], None], nack: Callable[[], None]) -> None:
+    """Calls ack or nack once the outcome settles (at once if the handler returned None)."""
+    if outcome is None:
+        ack()
+        return
+    outcome.add_done_callback(lambda done: nack() if done.exception() is not None else ack())
+
+
+def joined(outcomes: Iterable[Outcome]) -> Outcome:
+    """One outcome for several: acks when all do, nacks with the first failure."""
+    pending = [o for o in outcomes if o is not None]
+    if not pending:
+        return None
+    if len(pending) == 1:
+        return pending[0]
+    future: concurrent.futures.Future = concurrent.futures.Future()
+    remaining = [len(pending)]
+    lock = threading.Lock()
+
+    def settle(_done) -> None:
+        with lock:
+            remaining[0] -= 1
+            last = remaining[0] == 0
+        if last:
+            failure = next((o.exception() for o in pending if o.exception()), None)
+            if failure is None:
+                future.set_result(None)
+            else:
+                future.set_exception(failure)
+
+    for o in pending:
+        o.add_done_callback(settle)
+    return future
 
 
 class Subscription(abc.ABC):
@@ -45,5 +96,7 @@ class Transport(abc.ABC):
         """Publishes and waits until the broker has it; returns the message id."""
 
     @abc.abstractmethod
-    def subscribe(self, project: str, subscription: str, handler: Handler) -> Subscription:
-        """Delivers the subscription's messages to handler (streaming pull, flow-controlled)."""
+    def subscribe(self, project: str, subscription: str, handler: Handler, *,
+                  max_outstanding: int | None = None) -> Subscription:
+        """Delivers the subscription's messages to handler (streaming pull, flow-controlled:
+        at most max_outstanding delivered and not settled; None: the transport's setting)."""

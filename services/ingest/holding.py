@@ -10,6 +10,7 @@ pings, so waiting longer would only add latency).
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import datetime as dt
@@ -35,18 +36,21 @@ class FlushFailed(RuntimeError):
     """The partition holding a ping could not be written: the ping is nacked and comes back."""
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(eq=False)
 class Ticket:
-    """One delivered ping: released when everything it carried is durable."""
+    """One delivered ping: its future settles when everything it carried is durable (the
+    transport then acks), or fails when a write failed (nack: the ping comes back)."""
 
     pending: int = 0
     failed: bool = False
-    done: threading.Event = dataclasses.field(default_factory=threading.Event)
+    future: concurrent.futures.Future = dataclasses.field(
+        default_factory=concurrent.futures.Future)
 
-    def wait(self) -> None:
-        self.done.wait()
+    def settle(self) -> None:
         if self.failed:
-            raise FlushFailed("the partition of this ping was not written")
+            self.future.set_exception(FlushFailed("the partition of this ping was not written"))
+        else:
+            self.future.set_result(None)
 
 
 @dataclasses.dataclass
@@ -93,9 +97,9 @@ class Holding:
             if rejections:
                 self._outcomes.update(rejection_outcomes(rejections))
                 self._hold(ticket, self._outcome_tickets)
-            if ticket.pending == 0:
-                ticket.done.set()
             self._lock.notify_all()
+        if ticket.pending == 0:
+            ticket.settle()  # nothing to hold: no report and no rejection
         return ticket
 
     def _add(self, report: Report, ticket: Ticket, ping) -> list[Rejection]:
@@ -172,7 +176,7 @@ class Holding:
                               extra={"partition_id": pid})
                 span.record_exception(error)
                 span.set_status(trace.StatusCode.ERROR, "partition not written")
-                _release(partition.tickets, failed=True)
+                self._release(partition.tickets, failed=True)
                 return
             span.set_attribute("prio.dropped_reports", len(duplicates))
         if duplicates:
@@ -181,7 +185,7 @@ class Holding:
                 # The partition's pings wait for the record of their dropped reports too.
                 for ticket in partition.tickets:
                     self._hold(ticket, self._outcome_tickets)
-        _release(partition.tickets, failed=False)
+        self._release(partition.tickets, failed=False)
 
     @contextlib.contextmanager
     def _flushed(self, count: int):
@@ -204,19 +208,24 @@ class Holding:
                        self.settings, "ingest outcomes", retry_on=(Exception,))
         except Exception:
             log.exception("ingest outcomes not recorded; their pings will be redelivered")
-            _release(tickets, failed=True)
+            self._release(tickets, failed=True)
             return
-        _release(tickets, failed=False)
+        self._release(tickets, failed=False)
+
+    def _release(self, tickets: list[Ticket], failed: bool) -> None:
+        """One holder of each ticket is done; tickets held by nothing more settle (their acks
+        go out, from this thread, outside the lock)."""
+        settled = []
+        with self._lock:
+            for ticket in tickets:
+                ticket.failed = ticket.failed or failed
+                ticket.pending -= 1
+                if ticket.pending == 0:
+                    settled.append(ticket)
+        for ticket in settled:
+            ticket.settle()
 
 
 def partition_id() -> str:
     """Sorts by creation time; unique without coordination between ingest instances."""
     return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
-
-
-def _release(tickets: list[Ticket], failed: bool) -> None:
-    for ticket in tickets:
-        ticket.failed = ticket.failed or failed
-        ticket.pending -= 1
-        if ticket.pending <= 0:
-            ticket.done.set()

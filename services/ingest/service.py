@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+from concurrent.futures import Future
 
 from services.common.runtime import ServiceContext, ServiceDefinition
 from services.common.transport import Message
@@ -21,9 +22,11 @@ def build(ctx: ServiceContext) -> ServiceDefinition:
     holding = Holding(writer, ctx.settings)
     batches = ctx.settings.data_config
 
-    def on_ping(message: Message) -> None:
+    def on_ping(message: Message) -> Future:
         reports, rejections = pings.parse(message.data, message.attributes, batches)
-        holding.submit(reports, rejections).wait()  # returning acks: only once durable
+        # Acked when the future settles: once the ping's reports (or their rejections) are
+        # durable. No thread waits for it meanwhile.
+        return holding.submit(reports, rejections).future
 
     def expire_anti_replay(stop) -> None:
         """Deletes anti-replay shards past REPLAY_RETENTION_DAYS (GCS lifecycle does too)."""
@@ -42,4 +45,5 @@ def build(ctx: ServiceContext) -> ServiceDefinition:
         handlers={"prio-pings-ingest": on_ping},
         router=status.router(ctx, import_files),
         background=[holding.run, expire_anti_replay],
+        drain=holding.flush_all,
     )

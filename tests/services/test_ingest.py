@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import threading
 
@@ -126,14 +127,15 @@ def test_ping_handler_acks_only_after_its_partition_is_written(cluster):
     stop = threading.Event()
     flusher = threading.Thread(target=definition.background[0], args=(stop,))
     message = Message(cluster.ping("doc-1", [1] * 8), {}, "m1", "prio-pings-ingest")
-    returned = threading.Event()
-    worker = threading.Thread(target=lambda: (handler(message), returned.set()))
-    worker.start()
-    assert not returned.wait(0.3), "acked before the flusher wrote the partition"
+    outcome = handler(message)  # returns at once: the ack is deferred, no thread waits
+    with pytest.raises(concurrent.futures.TimeoutError):
+        outcome.result(timeout=0.3)  # not acked before the flusher wrote the partition
+    assert cluster.storage.list("prio-a-inbox", "raw/") == []
     flusher.start()
-    assert returned.wait(10)
+    assert outcome.result(timeout=10) is None
+    assert len(cluster.storage.list("prio-a-inbox", "raw/")) == 1
     # Redelivery of the same ping after its ack: a duplicate, no second partition.
-    handler(message)
+    handler(message).result(timeout=10)
     stop.set()
     flusher.join()
     status = ingest_status.batch_status(cluster.storage, cluster.settings["ingest"], KEY)
@@ -148,7 +150,7 @@ def test_holding_seals_at_max_reports_and_records_rejections(tmp_path):
     bad = holding.submit(*pings.parse(b"nope", {"submission_timestamp": DATE}, BATCHES))
     holding.flush_all()
     for ticket in [*tickets, bad]:
-        ticket.wait()
+        assert ticket.future.result(timeout=10) is None
     status = ingest_status.batch_status(cluster.storage, cluster.settings["ingest"], KEY)
     assert (status["partitions"], status["reports"]) == (3, 7)
     assert status["rejected"] == {"NOT_JSON": 1}
