@@ -4,6 +4,7 @@ from .batch import (
     LoadedPartition,
     aggregate_partition,
     load_partition,
+    state_difference,
     sum_states,
     total_share_from_state,
     valid_mask,
@@ -20,5 +21,5 @@ __all__ = [
     "BBIT_PREC_MAX", "MAX_DATA_FIELDS", "Client", "Config", "LoadedPartition", "PrgMode", "PrioError",
     "PrivateKey", "PublicKey", "Reason", "Server", "Verifier", "aggregate_partition", "decrypt", "encrypt",
     "final", "final_uint", "generate_shared_secret", "is_valid", "load_partition", "max_uint_entries",
-    "partition_evaluation_point", "sum_states", "total_share_from_state", "valid_mask", "verify2_partition",
+    "partition_evaluation_point", "state_difference", "sum_states", "total_share_from_state", "valid_mask", "verify2_partition",
 ]

@@ -57,7 +57,7 @@ _SIGNATURES = {
     "prio_load_partition": (
         c_int32,
         [c_int32, u8p, c_uint32, c_int32, c_int32, u8p, u8p, u64p, c_uint64, u8p, c_void_p,
-         c_void_p, c_void_p, c_void_p],
+         c_void_p, c_void_p, c_void_p, c_void_p, u64p],
     ),
     "prio_verify2_partition": (
         c_int32,
@@ -70,6 +70,7 @@ _SIGNATURES = {
          c_void_p, u64p],
     ),
     "prio_sum_states": (c_int32, [c_int32, u8p, u64p, c_uint64, c_void_p, u64p, u64p]),
+    "prio_state_difference": (c_int32, [c_int32, u8p, c_uint64, u8p, c_uint64, c_void_p, u64p]),
     "prio_test_field": (c_int32, [c_int32, u8p, u8p, c_void_p]),
 }
 

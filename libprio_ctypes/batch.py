@@ -17,6 +17,9 @@ class LoadedPartition:
     status: list[Reason]
     verify1: list[bytes | None]
     state: bytes
+    # The sum of the loaded (status OK) reports' data shares, as a state: the partition total
+    # once the loaded reports found invalid are subtracted (state_difference).
+    loaded_sum: bytes
 
     def __repr__(self):
         ok = sum(s is Reason.OK for s in self.status)
@@ -37,10 +40,13 @@ def load_partition(config: Config, server_id, private_key: PrivateKey, packets: 
     verify1 = _native.buffer(VERIFY1_MAX * count)
     lens = (c_uint32 * max(count, 1))()
     records = _native.buffer(RECORD_BYTES * count)
+    loaded_sum = _native.buffer(lib.prio_state_max_size(config.n_data))
+    loaded_sum_len = c_uint64()
     check(
         lib.prio_load_partition(
             *_config_args(config), server_index(server_id), private_key.to_bytes(), blob, offs, count,
-            _native.fe_bytes(evaluation_point), status, verify1, lens, records,
+            _native.fe_bytes(evaluation_point), status, verify1, lens, records, loaded_sum,
+            loaded_sum_len,
         ),
         "load_partition",
     )
@@ -50,6 +56,7 @@ def load_partition(config: Config, server_id, private_key: PrivateKey, packets: 
         verify1=[raw[VERIFY1_MAX * i: VERIFY1_MAX * i + lens[i]] if status[i] == 0 else None
                  for i in range(count)],
         state=records.raw[: RECORD_BYTES * count],
+        loaded_sum=loaded_sum.raw[: loaded_sum_len.value],
     )
 
 
@@ -111,6 +118,16 @@ def sum_states(config: Config, states: Sequence[bytes]) -> bytes:
     status = lib.prio_sum_states(config.n_data, blob, offs, len(states), out, n, bad)
     if status:
         raise PrioError(Reason(status), f"sum_states (state {bad.value})")
+    return out.raw[: n.value]
+
+
+def state_difference(config: Config, state: bytes, subtracted: bytes) -> bytes:
+    """state - subtracted: a sum of data shares without the reports subtracted sums."""
+    state, subtracted = bytes(state), bytes(subtracted)
+    out = _native.buffer(lib.prio_state_max_size(config.n_data))
+    n = c_uint64()
+    check(lib.prio_state_difference(config.n_data, state, len(state), subtracted, len(subtracted),
+                                    out, n), "state_difference")
     return out.raw[: n.value]
 
 

@@ -16,16 +16,22 @@ static int valid_offsets(const uint64_t *offsets, uint64_t count) {
 int32_t prio_load_partition(int32_t n_data, const uint8_t *batch_id, uint32_t batch_id_len, int32_t prg_mode,
                             int32_t server_idx, const uint8_t priv[32], const uint8_t *packets,
                             const uint64_t *offsets, uint64_t count, const uint8_t r_le[16], int32_t *status,
-                            uint8_t *verify1, uint32_t *verify1_len, uint8_t *records) {
+                            uint8_t *verify1, uint32_t *verify1_len, uint8_t *records,
+                            uint8_t *loaded_sum, uint64_t *loaded_sum_len) {
     fe r = fe_from_le16(r_le);
-    if (r >= FE_P || !valid_offsets(offsets, count)) return PRIO_INVALID_ARGUMENT;
+    if (r >= FE_P || !valid_offsets(offsets, count) || (loaded_sum && !loaded_sum_len))
+        return PRIO_INVALID_ARGUMENT;
     report_loader l;
     eval_weights w;
     int rc = loader_init(&l, n_data, batch_id, batch_id_len, prg_mode, server_idx, priv);
     if (rc) return rc;
-    if ((rc = weights_init(&w, l.n_data, r))) {
+    /* The sum of the loaded reports' data shares: the aggregator's partition total once the
+     * (usually few) loaded-but-invalid reports are subtracted, so it need not decrypt again. */
+    fe *acc = loaded_sum ? calloc(l.n_data + 1, sizeof(fe)) : NULL;
+    if ((loaded_sum && !acc) || (rc = weights_init(&w, l.n_data, r))) {
+        free(acc);
         loader_free(&l);
-        return rc;
+        return rc ? rc : PRIO_NO_MEMORY;
     }
     for (uint64_t i = 0; i < count; i++) {
         snip_record rec;
@@ -35,10 +41,13 @@ int32_t prio_load_partition(int32_t n_data, const uint8_t *batch_id, uint32_t ba
             break;
         }
         if (!s) snip_evaluate(&w, &l.packet, server_idx, &rec);
+        for (size_t j = 0; !s && acc && j < l.n_data; j++) acc[j] = fe_add(acc[j], l.packet.data[j]);
         status[i] = s;
         record_write(s, &rec, records + PRIO_RECORD_BYTES * i);
         verify1_len[i] = s ? 0 : (uint32_t)verify1_write(&rec, verify1 + PRIO_VERIFY1_MAX * i);
     }
+    if (acc && !rc) *loaded_sum_len = packet_state_write(loaded_sum, acc, l.n_data);
+    free(acc);
     weights_free(&w);
     loader_free(&l);
     return rc;
@@ -124,5 +133,20 @@ int32_t prio_sum_states(int32_t n_data, const uint8_t *states, const uint64_t *o
     if (!rc) *out_len = packet_state_write(out, acc, n);
     free(acc);
     free(v);
+    return rc;
+}
+
+int32_t prio_state_difference(int32_t n_data, const uint8_t *a, uint64_t a_len, const uint8_t *b,
+                              uint64_t b_len, uint8_t *out, uint64_t *out_len) {
+    if (n_data < 0 || n_data > PRIO_MAX_DATA_FIELDS) return PRIO_INVALID_ARGUMENT;
+    size_t n = (size_t)n_data;
+    fe *x = malloc((n + 1) * sizeof(fe)), *y = malloc((n + 1) * sizeof(fe));
+    int rc = x && y ? PRIO_OK : PRIO_NO_MEMORY;
+    if (!rc) rc = packet_state_read(a, (size_t)a_len, x, n);
+    if (!rc) rc = packet_state_read(b, (size_t)b_len, y, n);
+    for (size_t j = 0; !rc && j < n; j++) x[j] = fe_sub(x[j], y[j]);
+    if (!rc) *out_len = packet_state_write(out, x, n);
+    free(x);
+    free(y);
     return rc;
 }

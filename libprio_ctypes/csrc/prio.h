@@ -107,7 +107,8 @@ PRIO_API int32_t prio_load_partition(int32_t n_data, const uint8_t *batch_id, ui
                                      int32_t prg_mode, int32_t server_idx, const uint8_t priv[32],
                                      const uint8_t *packets, const uint64_t *offsets, uint64_t count,
                                      const uint8_t r[16], int32_t *status, uint8_t *verify1,
-                                     uint32_t *verify1_len, uint8_t *records);
+                                     uint32_t *verify1_len, uint8_t *records, uint8_t *loaded_sum,
+                                     uint64_t *loaded_sum_len);
 PRIO_API int32_t prio_verify2_partition(const uint8_t *records, uint64_t count, const uint8_t *peer,
                                         const uint64_t *peer_offsets, const uint8_t *peer_present,
                                         int32_t *status, uint8_t *verify2, uint32_t *verify2_len);
@@ -120,6 +121,10 @@ PRIO_API int32_t prio_aggregate_partition(int32_t n_data, const uint8_t *batch_i
                                           uint64_t *state_len);
 PRIO_API int32_t prio_sum_states(int32_t n_data, const uint8_t *states, const uint64_t *offsets,
                                  uint64_t count, uint8_t *out, uint64_t *out_len, uint64_t *bad_index);
+/* a - b, element-wise in the field: a state without some of the reports it sums */
+PRIO_API int32_t prio_state_difference(int32_t n_data, const uint8_t *a, uint64_t a_len,
+                                       const uint8_t *b, uint64_t b_len, uint8_t *out,
+                                       uint64_t *out_len);
 
 /* test hooks: field arithmetic on 16-byte LE operands */
 PRIO_API int32_t prio_test_field(int32_t op, const uint8_t a[16], const uint8_t b[16], uint8_t out[16]);

@@ -38,19 +38,40 @@ class PartitionTotals:
                 self.storage.create(self.settings.private_bucket,
                                     trace_record(key, ref.partition_id),
                                     telemetry.to_traceparent(span_context).encode())
-        lines = shares.decode(self.storage.read(self.settings.inbox_bucket,
-                                                layout.raw(key, ref.partition_id)))
-        mask = [o == outcome.OK for o in verified.outcome]
-        if len(lines) != len(mask):
-            raise ValueError("the verified outcome does not match the stored partition")
-        state = prio.aggregate_partition(
-            self.keys.config(ref.batch_id), self.keys.server_id, self.keys.private_key,
-            [shares.packet(line) or b"" for line in lines], mask)
+        valid = [o == outcome.OK for o in verified.outcome]
         total = pb.PartitionTotal(
-            partition=ref, server=self.keys.pb_server, state=state,
+            partition=ref, server=self.keys.pb_server, state=self._valid_sum(key, ref, valid),
             report_count=verified.report_count, valid_count=verified.valid_count,
             rejected=outcome.rejected_counts(verified.outcome))
         self.storage.create(self.settings.private_bucket, name, total.SerializeToString())
+
+    def _valid_sum(self, key: BatchKey, ref: pb.PartitionRef, valid: list[bool]) -> bytes:
+        """The sum of the valid reports' data shares: the verifier's sum of the loaded reports
+        minus those of them found invalid (usually none: then nothing is decrypted again)."""
+        private, pid = self.settings.private_bucket, ref.partition_id
+        loaded_sum = self.storage.read_or_none(private, layout.internal("loaded_sum", key, pid))
+        if loaded_sum is None:  # nothing loaded, or verified before the verifier kept the sum
+            return self._decrypted_sum(key, ref, valid)
+        own = pb.Verify1Partition.FromString(
+            self.storage.read(private, layout.internal("verify1", key, pid)))
+        loaded = [s == outcome.OK for s in own.load_status]
+        if len(loaded) != len(valid) or any(v and not ok for v, ok in zip(valid, loaded)):
+            raise ValueError("the verified outcome does not match the loaded partition")
+        invalid = [ok and not v for v, ok in zip(valid, loaded)]
+        if not any(invalid):
+            return loaded_sum
+        config = self.keys.config(ref.batch_id)
+        return prio.state_difference(config, loaded_sum, self._decrypted_sum(key, ref, invalid))
+
+    def _decrypted_sum(self, key: BatchKey, ref: pb.PartitionRef, mask: list[bool]) -> bytes:
+        """Decrypts the partition's reports of the mask again and sums their data shares."""
+        lines = shares.decode(self.storage.read(self.settings.inbox_bucket,
+                                                layout.raw(key, ref.partition_id)))
+        if len(lines) != len(mask):
+            raise ValueError("the verified outcome does not match the stored partition")
+        return prio.aggregate_partition(
+            self.keys.config(ref.batch_id), self.keys.server_id, self.keys.private_key,
+            [shares.packet(line) or b"" if m else b"" for line, m in zip(lines, mask)], mask)
 
 
 def trace_record(key: BatchKey, pid: str) -> str:

@@ -36,6 +36,18 @@ def raw_prefix(key: BatchKey) -> str:
     return f"raw/{key.folder}/"
 
 
+def notice(key: BatchKey, pid: str) -> str:
+    """The PartitionNotice ingest publishes for this inbox's share file, stored before it is
+    published: it marks the partition as complete (manifest written), so that the verifier's
+    resume sweep can load a partition whose notice was lost, and never the share file of a
+    failed flush (which has no notice)."""
+    return f"notices/{key.folder}/{pid}.pb"
+
+
+def notice_prefix(key: BatchKey) -> str:
+    return f"notices/{key.folder}/"
+
+
 def ingest_manifest(key: BatchKey, pid: str) -> str:
     """The report ids (and content fingerprints) of a written partition: ingest's anti-replay
     store, in INGEST_BUCKET, sharded by submission date so that a whole expired day is one
@@ -76,8 +88,8 @@ def ingest_outcomes_prefix(date: str) -> str:
 # --- private (one server's own records)
 
 def internal(step: str, key: BatchKey, pid: str) -> str:
-    """step: state, verify1, verify2, verified, aggregate."""
-    suffix = "bin" if step == "state" else "pb"
+    """step: state, loaded_sum, verify1, verify2, verified, aggregate."""
+    suffix = "bin" if step in ("state", "loaded_sum") else "pb"
     return f"intermediate/internal/{step}/{key.folder}/{pid}.{suffix}"
 
 

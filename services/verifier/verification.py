@@ -85,9 +85,13 @@ class Verification:
             partition=ref, sender=self.keys.pb_server, packets=[p or b"" for p in packets],
             load_status=status, report_ids_sha256=notice.report_ids_sha256,
         )
-        # State first: whoever finds verify1 stored may rely on the state being there.
+        # State first: whoever finds verify1 stored may rely on the state (and the loaded sum,
+        # where anything loaded) being there.
         self.storage.create(self.private, layout.internal("state", key, pid),
                             loaded.state if loaded else b"")
+        if loaded:  # the aggregator's start: it then decrypts only the loaded-but-invalid
+            self.storage.create(self.private, layout.internal("loaded_sum", key, pid),
+                                loaded.loaded_sum)
         self.storage.create(self.private, layout.internal("verify1", key, pid),
                             verify1.SerializeToString())
         return verify1

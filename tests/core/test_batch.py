@@ -5,7 +5,8 @@ import pytest
 
 from libprio_ctypes import (
     Client, PrioError, Reason, Server, aggregate_partition, decrypt, encrypt, final, load_partition,
-    partition_evaluation_point, sum_states, total_share_from_state, valid_mask, verify2_partition,
+    partition_evaluation_point, state_difference, sum_states, total_share_from_state, valid_mask,
+    verify2_partition,
 )
 from tests.core.model import P, interpolate_at, read_packet_a, root
 
@@ -176,3 +177,43 @@ def test_sum_states_rejects_a_malformed_state(pair):
     with pytest.raises(PrioError) as e:
         sum_states(cfg, [good, bytes([0x96]) + b"\xa1\x01" * 6])
     assert e.value.reason is Reason.WRONG_LENGTH and "state 1" in str(e.value)
+
+
+def test_loaded_sum_is_the_aggregate_of_the_loaded_reports(pair):
+    """The loaded sum equals aggregate_partition over the reports that loaded (an undecodable
+    one is left out), on both servers; subtracting an invalid report's aggregate gives the
+    valid total, byte for byte, and the published counts."""
+    cfg = pair.config
+    a, b = encode_all(pair, INPUTS)
+    la = load_partition(cfg, "A", pair.key_a, [a[0], b"junk", *a[1:]], 4242)
+    lb = load_partition(cfg, "B", pair.key_b, [b[0], b"junk", *b[1:]], 4242)
+    loaded = [s is Reason.OK for s in la.status]
+    assert loaded == [True, False, True, True, True]
+    packets = {"A": [a[0], b"junk", *a[1:]], "B": [b[0], b"junk", *b[1:]]}
+    keys = {"A": pair.key_a, "B": pair.key_b}
+    totals = {}
+    for server, load in (("A", la), ("B", lb)):
+        assert load.loaded_sum == aggregate_partition(cfg, server, keys[server], packets[server],
+                                                      loaded)
+        # Report 3 (INPUTS[2]) found invalid: the rest is the valid total.
+        invalid = [i == 3 for i in range(5)]
+        valid = [m and not x for m, x in zip(loaded, invalid)]
+        total = state_difference(cfg, load.loaded_sum,
+                                 aggregate_partition(cfg, server, keys[server], packets[server],
+                                                     invalid))
+        assert total == aggregate_partition(cfg, server, keys[server], packets[server], valid)
+        totals[server] = total_share_from_state(cfg, server, total)
+    assert final(cfg, totals["A"], totals["B"]) == [
+        sum(col) for col in zip(INPUTS[0], INPUTS[1], INPUTS[3])]
+
+
+def test_loaded_sum_of_nothing_loaded_is_zero(pair):
+    la = load_partition(pair.config, "A", pair.key_a, [b"junk"], 7)
+    assert la.loaded_sum == bytes([0x97]) + b"\xa1\x00" * 7
+
+
+def test_state_difference_rejects_a_malformed_state(pair):
+    zero = bytes([0x97]) + b"\xa1\x00" * 7
+    assert state_difference(pair.config, zero, zero) == zero
+    with pytest.raises(PrioError):
+        state_difference(pair.config, zero, zero[:-1])

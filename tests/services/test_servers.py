@@ -14,7 +14,7 @@ from services.ingest.partitions import PartitionWriter
 from services.protocol import layout, shares, status
 from services.protocol.layout import BatchKey
 from services.publisher import labels
-from tests.services.harness import BATCH, DATE, Cluster
+from tests.services.harness import BATCH, DATE, SERVER_SUBSCRIPTIONS, Cluster
 
 KEY = BatchKey(BATCH, DATE)
 
@@ -95,6 +95,42 @@ def test_full_pipeline_publishes_the_plaintext_sums(cluster):
         assert result["counts"] == {str(i): c for i, c in enumerate(expected)}
         found = _status(cluster, server)
         assert found["published"] and found["closed_partitions"] == 2
+
+
+def _verify_only(cluster):
+    """Runs the verifiers until every partition is verified; the aggregators wait."""
+    verifying = [(label, sub) for label, sub in SERVER_SUBSCRIPTIONS if "verifier" in label]
+    while sum(cluster.pump(label, sub) for label, sub in verifying):
+        pass
+
+
+def test_valid_partitions_are_totalled_from_the_loaded_sum_without_decrypting(cluster):
+    """All reports valid: the aggregators take the verifiers' loaded sums as they are, so the
+    partition files may be gone by then."""
+    expected = _write(cluster, "p1", ["valid"] * 5)
+    _verify_only(cluster)
+    for bucket in ("prio-a-inbox", "prio-b-inbox"):
+        cluster.storage.delete(bucket, layout.raw(KEY, "p1"))
+    cluster.run_servers()
+    _close_and_publish(cluster)
+    for server in "AB":
+        assert _result(cluster, server)["payload"] == expected
+
+
+def test_partitions_verified_without_a_loaded_sum_are_decrypted_again(cluster):
+    """A partition verified before the verifier kept its loaded sum (or with nothing loaded):
+    the aggregator sums the valid reports from the partition file, with the same result."""
+    expected = _write(cluster, "p1", ["valid", "non_binary", "valid", "tamper_a"])
+    _verify_only(cluster)
+    for server in "AB":
+        cluster.storage.delete(cluster.settings[server].private_bucket,
+                               layout.internal("loaded_sum", KEY, "p1"))
+    cluster.run_servers()
+    _close_and_publish(cluster)
+    for server in "AB":
+        assert _result(cluster, server)["payload"] == expected
+        assert _result(cluster, server)["rejected"] == {"DECRYPT_FAILED": 1,
+                                                        "INVALID_PROOF": 1}
 
 
 def test_every_message_delivered_twice_changes_nothing(cluster):

@@ -61,6 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (prio_state_write(acc, n, out, &len) != PRIO_OK) abort();
     }
     prio_sum_states(n, data, offs, 2, out, &len, &bad);
+    prio_state_difference(n, data + offs[0], offs[1] - offs[0], data + offs[1], offs[2] - offs[1], out, &len);
     free(acc);
     free(out);
 #elif defined(FUZZ_DECRYPT)
@@ -71,8 +72,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint32_t v1len;
     static const uint8_t r[16] = {7};
     prio_decrypt(PRIV, data, size, out, &len);
+    uint8_t *sum = malloc(prio_state_max_size(n));
+    uint64_t sum_len;
     prio_load_partition(n, BATCH, 4, data[0] & 1, (data[0] >> 1) & 1, PRIV, data + 1, offs, 1, r, &status, v1,
-                        &v1len, record);
+                        &v1len, record, sum, &sum_len);
+    free(sum);
     free(out);
 #else
 #error "define one FUZZ_<TARGET>"

@@ -38,7 +38,7 @@ static int32_t run_case(const char *kind, int32_t n, int32_t idx, int32_t mode, 
         uint32_t v1len = 0;
         uint8_t record[PRIO_RECORD_BYTES];
         int32_t rc = prio_load_partition(n, batch, (uint32_t)blen, mode, idx, key, in, offs, 1,
-                                         (const uint8_t *)R_FIXED, &status, out, &v1len, record);
+                                         (const uint8_t *)R_FIXED, &status, out, &v1len, record, NULL, NULL);
         *out_len = v1len;
         return rc ? rc : status;
     }
@@ -76,6 +76,30 @@ static uint32_t next_rand(void) {
     return (uint32_t)(lcg >> 33);
 }
 
+/* The loaded sums of one report on both servers are shares of its values: they add up to them,
+ * and the difference of their sum and B's is A's. Nonzero when not. */
+static int check_loaded_sums(int32_t n, const uint8_t *values, const uint8_t *sum_a, uint64_t lsa,
+                             const uint8_t *sum_b, uint64_t lsb) {
+    uint64_t cap = prio_state_max_size(n), lt = 0, ld = 0, bad = 0;
+    uint8_t *both = malloc(lsa + lsb + 1), *total = malloc(cap), *diff = malloc(cap);
+    uint8_t *acc = malloc(16 * (size_t)n + 16);
+    uint64_t offs[3] = {0, lsa, lsa + lsb};
+    memcpy(both, sum_a, lsa);
+    memcpy(both + lsa, sum_b, lsb);
+    int rc = prio_sum_states(n, both, offs, 2, total, &lt, &bad) || prio_state_read(n, total, lt, acc) ||
+             prio_state_difference(n, total, lt, sum_b, lsb, diff, &ld) || ld != lsa ||
+             memcmp(diff, sum_a, lsa);
+    for (int32_t i = 0; !rc && i < n; i++) {
+        static const uint8_t zero[15] = {0};
+        rc = acc[16 * i] != values[i] || memcmp(acc + 16 * i + 1, zero, 15);
+    }
+    free(both);
+    free(total);
+    free(diff);
+    free(acc);
+    return rc;
+}
+
 static int self_test(void) {
     static const char *kinds[] = {"decrypt", "packet", "load", "verify1", "verify2", "total", "state"};
     uint8_t priv_a[32], pub_a[32], priv_b[32], pub_b[32];
@@ -95,8 +119,18 @@ static int self_test(void) {
             uint32_t l1a = 0, l1b = 0, l2a = 0, l2b = 0;
             int32_t sa = -1, sb = -1, valid = 0;
             uint64_t offa[2] = {0, la}, offb[2] = {0, lb};
-            prio_load_partition(n, batch, 12, m, 0, priv_a, a, offa, 1, (const uint8_t *)R_FIXED, &sa, v1a, &l1a, ra);
-            prio_load_partition(n, batch, 12, m, 1, priv_b, b, offb, 1, (const uint8_t *)R_FIXED, &sb, v1b, &l1b, rb);
+            uint64_t cap_s = prio_state_max_size(n), lsa = 0, lsb = 0;
+            uint8_t *sum_a = malloc(cap_s), *sum_b = malloc(cap_s);
+            prio_load_partition(n, batch, 12, m, 0, priv_a, a, offa, 1, (const uint8_t *)R_FIXED, &sa, v1a, &l1a, ra,
+                                sum_a, &lsa);
+            prio_load_partition(n, batch, 12, m, 1, priv_b, b, offb, 1, (const uint8_t *)R_FIXED, &sb, v1b, &l1b, rb,
+                                sum_b, &lsb);
+            if (!sa && !sb && check_loaded_sums(n, values, sum_a, lsa, sum_b, lsb)) {
+                fprintf(stderr, "loaded sums wrong: mode %d n_data %d\n", m, n);
+                return 1;
+            }
+            free(sum_a);
+            free(sum_b);
             if (sa || sb || prio_verify2_write(ra, v1a, l1a, v1b, l1b, v2a, &l2a) ||
                 prio_verify2_write(rb, v1a, l1a, v1b, l1b, v2b, &l2b) || prio_is_valid(v2a, l2a, v2b, l2b, &valid) ||
                 !valid) {
