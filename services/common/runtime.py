@@ -223,16 +223,80 @@ def serve(definition: ServiceDefinition, ctx: ServiceContext) -> None:
         ctx.telemetry.shutdown()  # exports what the batch processors still hold
 
 
+class _Reopening(Subscription):
+    """One subscription's streaming pull, opened again with exponential backoff whenever it
+    ends on its own: a broker outage or restart (the Pub/Sub emulator loses every subscription
+    with its memory) must not end the worker; re-provisioning brings the subscription back and
+    the worker resumes by itself. Meanwhile error() reports the failure (heartbeat unhealthy)
+    and each failure is logged. `check` is called by the worker's loop."""
+
+    def __init__(self, open_pull: Callable[[], Subscription], name: str,
+                 first_delay: float = 1.0, max_delay: float = 30.0):
+        self._open = open_pull
+        self.name = name
+        self.first_delay, self.max_delay = first_delay, max_delay
+        self._delay = first_delay
+        self._current: Subscription | None = None
+        self._failure: BaseException | None = None
+        self._retry_at = 0.0
+        self._opened_at = 0.0
+        self._reopen(time.monotonic())
+
+    def error(self) -> BaseException | None:
+        current = self._current  # the heartbeat asks from another thread
+        if current is None:
+            return self._failure  # waiting to re-open
+        return current.error()
+
+    def check(self, now: float) -> None:
+        if self._current is None:
+            if now >= self._retry_at:
+                self._reopen(now)
+            return
+        error = self._current.error()
+        if error is None:
+            if now - self._opened_at >= self.max_delay:
+                self._delay = self.first_delay  # up long enough: the next failure is a new one
+            return
+        self._failed(error, now)
+        previous, self._current = self._current, None
+        previous.stop()  # already ended; returns once its handlers are done
+
+    def _reopen(self, now: float) -> None:
+        try:
+            self._current = self._open()
+        except Exception as error:  # noqa: BLE001 - any reason: retried after the backoff
+            self._failed(error, now)
+            return
+        self._opened_at = now
+        if self._failure is not None:
+            log.info("subscription re-opened", extra={"subscription": self.name})
+
+    def _failed(self, error: BaseException, now: float) -> None:
+        self._failure = error
+        log.error("subscription failed; re-opening it after a backoff",
+                  extra={"subscription": self.name, "error": repr(error),
+                         "retry_in_seconds": self._delay})
+        self._retry_at = now + self._delay
+        self._delay = min(self._delay * 2, self.max_delay)
+
+    def stop(self) -> None:
+        if self._current is not None:
+            self._current.stop()
+
+
 def run_worker(
     definition: ServiceDefinition, ctx: ServiceContext, stop: threading.Event | None = None
 ) -> int:
     """`prio-stream worker NAME`: streaming pull on every handler's subscription, the admin app
-    on PORT and the background tasks, until SIGTERM/SIGINT (or `stop`). Returns the exit code."""
+    on PORT and the background tasks, until SIGTERM/SIGINT (or `stop`). Returns the exit code:
+    1 if the admin app died. A subscription whose streaming pull fails (e.g. NOT_FOUND while
+    the broker lost it) is re-opened with backoff, not fatal: see _Reopening."""
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-    subscriptions: dict[str, Subscription] = {}
+    subscriptions: dict[str, _Reopening] = {}
     app = build_app(definition, ctx, run_background=False, subscriptions=subscriptions)
     server = uvicorn.Server(
         uvicorn.Config(app, host="0.0.0.0", port=ctx.settings.port, log_config=None)
@@ -244,18 +308,18 @@ def run_worker(
     dispatch = Dispatcher(definition, ctx)
     for name in definition.handlers:
         project = topology.subscription_project(name, ctx.settings)
-        subscriptions[name] = ctx.transport.subscribe(project, name, dispatch)
+        subscriptions[name] = _Reopening(
+            lambda project=project, name=name: ctx.transport.subscribe(project, name, dispatch),
+            name)
     log.info("worker started", extra={"service": definition.name,
                                       "subscriptions": sorted(subscriptions)})
     exit_code = 0
     while not stop.wait(1.0):
-        broken = {n: s.error() for n, s in subscriptions.items() if s.error() is not None}
-        if broken or not http.is_alive():
-            for name, error in broken.items():
-                log.error("subscription failed", extra={"subscription": name,
-                                                        "error": repr(error)})
+        if not http.is_alive():
             exit_code = 1
             break
+        for subscription in subscriptions.values():
+            subscription.check(time.monotonic())
     log.info("worker stopping", extra={"service": definition.name})
     if definition.drain is not None:
         definition.drain()

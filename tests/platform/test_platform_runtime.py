@@ -316,12 +316,37 @@ def test_worker_process_pulls_handles_and_stops_cleanly_on_sigterm(
     assert any(line["message"] == "worker stopping" for line in log_lines)
 
 
-def test_worker_exits_nonzero_when_its_subscription_does_not_exist(
-        pubsub_emulator, start_service, unique_projects, tmp_path):
+def test_worker_survives_a_missing_subscription_and_reopens_it(
+        pubsub_admin, start_service, unique_projects, tmp_path):
+    # What a broker restart looks like to a worker (the emulator forgets every subscription):
+    # the streaming pull fails with NOT_FOUND. The worker stays up, reports it, and resumes
+    # once the subscription is provisioned again.
+    from services.common.pubsub import PubSubTransport
+
     worker = start_service("echo_service:build", "worker", _service_env(tmp_path, unique_projects))
-    worker.process.wait(30)
-    assert worker.process.returncode == 1
-    assert "subscription failed" in worker.log()
+
+    def heartbeat() -> httpx.Response:
+        return httpx.get(f"{worker.url}/__heartbeat__", timeout=10)
+
+    failed = "subscription failed; re-opening it after a backoff"
+    deadline = time.monotonic() + 30
+    while failed not in worker.log() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert failed in worker.log()
+    # Unhealthy while it waits to re-open (a re-opened pull counts as healthy until it fails).
+    checks = [heartbeat().json()["checks"]["subscriptions"] for _ in range(20)]
+    assert "error: RuntimeError" in checks
+    assert worker.process.poll() is None
+    pubsub_admin.create_topic(unique_projects.a, topology.PARTITIONS)
+    pubsub_admin.create_subscription(unique_projects.a, SUB, topology.PARTITIONS)
+    message_id = PubSubTransport(os.environ["PUBSUB_EMULATOR_HOST"]).publish(
+        unique_projects.a, topology.PARTITIONS, b"after the outage")
+    [echoed] = _wait_files(tmp_path / "store" / "prio-a-private" / "echo", 1, timeout=60)
+    assert (echoed.name, echoed.read_bytes()) == (message_id, b"after the outage")
+    assert heartbeat().json() == {"status": "ok", "checks": {
+        "storage": "ok", "subscriptions": "ok"}}
+    assert "subscription re-opened" in worker.log()
+    assert worker.stop() == 0
 
 
 def test_worker_refuses_to_start_with_a_bad_setting(start_service, tmp_path, unique_projects):
