@@ -165,13 +165,17 @@ class PartitionWriter:
         ref = pb.PartitionRef(batch_id=key.batch_id, submission_date=key.date, partition_id=pid)
         targets = ((self.settings.project_id, self.settings.inbox_bucket),
                    (self.settings.peer_project_id, self.settings.peer_inbox_bucket))
-        for project, bucket in targets:
-            notice = pb.PartitionNotice(
-                partition=ref, bucket=bucket, object_name=layout.raw(key, pid),
-                report_count=len(report_ids), schema_version=shares.SCHEMA_VERSION,
-                report_ids_sha256=shares.ids_digest(report_ids))
-            retry.publish(self.transport, project, topology.PARTITIONS,
-                          notice.SerializeToString(), self.settings,
+        notices = [(project, bucket, pb.PartitionNotice(
+            partition=ref, bucket=bucket, object_name=layout.raw(key, pid),
+            report_count=len(report_ids), schema_version=shares.SCHEMA_VERSION,
+            report_ids_sha256=shares.ids_digest(report_ids)).SerializeToString())
+            for project, bucket in targets]
+        # Both stored first (create-only, deterministic): a notice lost with the broker is
+        # found by the verifier's resume sweep, which loads only partitions that have one.
+        for _, bucket, data in notices:
+            self.storage.create(bucket, layout.notice(key, pid), data)
+        for project, _, data in notices:
+            retry.publish(self.transport, project, topology.PARTITIONS, data, self.settings,
                           {"batch_id": key.batch_id, "submission_date": key.date,
                            "partition_id": pid})
         self._notified.add((key, pid))
