@@ -36,6 +36,8 @@ class BatchCloser:
         self.private = ctx.settings.private_bucket
         self.keys = ServerKeys(ctx.settings)
         self.telemetry = ctx.telemetry
+        # Batches closed and not settled (published or refused) at the last resume sweep.
+        self._unsettled: set[BatchKey] = set()
 
     def _span(self, name: str, key: BatchKey, pids: list[str] | None = None, **counts: int):
         """A batch step's span; the close links to the traces of (at most MAX_LINKS of) its
@@ -209,6 +211,55 @@ class BatchCloser:
                 self.close_due()
             except Exception:  # noqa: BLE001 - storage or peer hiccup: the next round retries
                 log.warning("scheduled close failed; next round retries", exc_info=True)
+
+    # --- the resume sweep (both servers)
+
+    def resend_sweep(self) -> list[BatchKey]:
+        """One round: a batch closed on this server but neither published nor refused here, at
+        two sweeps in a row, has lost a message after the close (the proposal, the acceptance
+        or a total share: e.g. gone with a broker outage). This server sends again what it
+        stored: its own total share to both publishers, unless withheld (MIN_BATCH_SIZE), and
+        its close record to the peer, which answers with its own share. A's record is the
+        proposal (B accepts again, which also makes A send its share), B's the acceptance (A
+        sends its share again). Every receiver is idempotent. Returns the batches re-sent."""
+        unfinished = set()
+        for key in status.batches(self.storage, self.settings):
+            if self._read_close(key) is not None and not self._settled(key):
+                unfinished.add(key)
+        resent = []
+        for key in sorted(unfinished & self._unsettled):
+            try:
+                self._resend(key)
+            except Exception:  # noqa: BLE001 - one batch's failure must not stop the rest
+                log.warning("re-send failed; next round retries",
+                            extra={"batch_id": key.batch_id, "submission_date": key.date},
+                            exc_info=True)
+                continue
+            resent.append(key)
+        self._unsettled = unfinished
+        return resent
+
+    def _settled(self, key: BatchKey) -> bool:
+        """Published, or refused (a withheld share, or the publisher's refusal), on this
+        server: as its publisher and the batch status record it."""
+        return (self.storage.exists(self.private, layout.result(key))
+                or self.storage.exists(self.private, layout.batch_record(key, "status.json")))
+
+    def _resend(self, key: BatchKey) -> None:
+        close = self._read_close(key)
+        log.info("batch not published: re-sending its close and total share",
+                 extra={"batch_id": key.batch_id, "submission_date": key.date})
+        if self.storage.exists(self.private, layout.batch_record(key, "total_share.pb")):
+            self._total_share(key, list(close.partition_ids))  # withholds below the minimum
+        self._send_peer(close)
+
+    def resume(self, stop: threading.Event) -> None:
+        """The resume sweep's rounds, every SWEEP_INTERVAL_SECONDS (both servers)."""
+        while not stop.wait(self.settings.sweep_interval_seconds):
+            try:
+                self.resend_sweep()
+            except Exception:  # noqa: BLE001 - storage or broker hiccup: the next round retries
+                log.warning("resume sweep failed; next round retries", exc_info=True)
 
 
 def _attributes(key: BatchKey) -> dict[str, str]:

@@ -22,5 +22,5 @@ def build(ctx: ServiceContext) -> ServiceDefinition:
                 pb.BatchClose.FromString(m.data)),
         },
         router=status.router(ctx, close=closer.close, close_due=closer.close_due),
-        background=[closer.scheduled_close],
+        background=[closer.scheduled_close, closer.resume],
     )

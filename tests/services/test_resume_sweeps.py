@@ -58,6 +58,10 @@ def _verifier_sweeps(cluster) -> dict[str, ResumeSweep]:
                            Verification(cluster.contexts[f"verifier-{s}"])) for s in "AB"}
 
 
+def _closers(cluster) -> dict[str, BatchCloser]:
+    return {s: BatchCloser(cluster.contexts[f"aggregator-{s}"]) for s in "AB"}
+
+
 # --- the verifier: partitions whose notices were lost
 
 
@@ -97,3 +101,83 @@ def test_the_stored_notice_is_the_published_one(cluster):
         assert stored == published.data
         assert pb.PartitionNotice.FromString(stored).bucket == \
             cluster.settings[server].inbox_bucket
+
+
+# --- the aggregators: a batch closed but not published
+
+
+@pytest.mark.parametrize("lost", ["proposal", "acceptance"])
+def test_a_close_whose_answer_was_lost_is_proposed_again(cluster, lost):
+    expected = _write(cluster, "p1", 5)
+    cluster.run_servers()
+    closers = _closers(cluster)
+    closers["A"].close(KEY)
+    if lost == "acceptance":
+        cluster.pump("aggregator-B", "prio-batch-close-aggregator")
+        assert len(_lose(cluster, "A", "prio-batch-close-aggregator")) == 1
+    else:
+        assert len(_lose(cluster, "B", "prio-batch-close-aggregator")) == 1
+    cluster.run_servers()
+    assert _status(cluster, "A")["state"] == "closing"
+    assert closers["A"].resend_sweep() == []  # seen once: maybe only in flight
+    assert closers["A"].resend_sweep() == [KEY]
+    cluster.run_servers()
+    for server in "AB":
+        assert _status(cluster, server)["state"] == "published"
+        assert _result(cluster, server)["payload"] == expected
+    assert [closers[s].resend_sweep() for s in "AB"] == [[], []]
+
+
+def test_lost_total_shares_are_sent_again(cluster):
+    expected = _write(cluster, "p1", 5)
+    cluster.run_servers()
+    closers = _closers(cluster)
+    closers["A"].close(KEY)
+    cluster.pump("aggregator-B", "prio-batch-close-aggregator")  # B's share out, accepts
+    cluster.pump("aggregator-A", "prio-batch-close-aggregator")  # A's share out
+    for server in "AB":
+        assert len(_lose(cluster, server, "prio-total-shares-publisher")) == 2
+        assert _status(cluster, server)["state"] == "aggregated"
+    assert [closers[s].resend_sweep() for s in "AB"] == [[], []]
+    assert [closers[s].resend_sweep() for s in "AB"] == [[KEY], [KEY]]
+    cluster.run_servers()
+    for server in "AB":
+        assert _result(cluster, server)["payload"] == expected
+
+
+def test_a_share_lost_toward_the_peer_only_is_sent_again_on_the_peers_request(cluster):
+    """A published (it has both shares) and stops sweeping; B lacks A's share, which only A
+    can send: B's sweep sends its acceptance again, and A answers it with its share."""
+    expected = _write(cluster, "p1", 5)
+    cluster.run_servers()
+    closers = _closers(cluster)
+    closers["A"].close(KEY)
+    cluster.pump("aggregator-B", "prio-batch-close-aggregator")
+    cluster.pump("aggregator-A", "prio-batch-close-aggregator")
+    cluster.pump("publisher-A", "prio-total-shares-publisher")
+    handle_b = cluster.services["publisher-B"].handlers["prio-total-shares-publisher"]
+    for message in _lose(cluster, "B", "prio-total-shares-publisher"):
+        if pb.TotalShare.FromString(message.data).sender == pb.Server.SERVER_B:
+            handle_b(message)  # B's own share arrives, A's is lost
+    assert _status(cluster, "A")["state"] == "published"
+    assert _status(cluster, "B")["state"] == "aggregated"
+    assert [closers[s].resend_sweep() for s in "AB"] == [[], []]
+    assert [closers[s].resend_sweep() for s in "AB"] == [[], [KEY]]
+    cluster.run_servers()
+    assert _result(cluster, "B")["payload"] == expected == _result(cluster, "A")["payload"]
+
+
+def test_a_withheld_share_is_never_sent_again(tmp_path):
+    cluster = Cluster(tmp_path, min_batch_size=5)
+    _write(cluster, "p1", 4)
+    cluster.run_servers()
+    closers = _closers(cluster)
+    closers["A"].close(KEY)
+    cluster.run_servers()
+    for _ in range(3):
+        assert [closers[s].resend_sweep() for s in "AB"] == [[], []]
+    for server in "AB":
+        assert _status(cluster, server)["state"] == "refused"
+        project = cluster.settings[server].project_id
+        assert cluster.transport.pull(project, "prio-total-shares-publisher", 10) == []
+        assert cluster.transport.pull(project, "prio-batch-close-aggregator", 10) == []
