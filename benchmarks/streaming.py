@@ -195,10 +195,8 @@ def measure(n_data: int, pings: list[bytes], sums: list[int], keys: dict, secret
 
 def _measure(n_data: int, pings: list[bytes], sums: list[int], keys: dict, secret: str,
              date: str, emulators: dict[str, stack.Process], logs: Path) -> dict:
-    from google.cloud import pubsub_v1
-
-    from services.common import topology
-    from services.common.pubsub import PubSubAdmin, publisher_client
+    from services import loadgen
+    from services.common.pubsub import PubSubAdmin, PubSubTransport
     from services.common.storage_gcs import GcsStorage
     from services.protocol.layout import BatchKey
 
@@ -214,17 +212,13 @@ def _measure(n_data: int, pings: list[bytes], sums: list[int], keys: dict, secre
             services[label] = stack.start_service(label, name,
                                                   deployment.env[server or "ingest"], logs)
         processes = [*emulators.values(), *services.values()]
-        publisher = publisher_client(hosts["pubsub"], pubsub_v1.types.BatchSettings(
-            max_messages=1000, max_bytes=9 << 20, max_latency=0.02))
-        topic = publisher.topic_path(deployment.projects["ingest"], topology.PINGS)
+        publisher = PubSubTransport(hosts["pubsub"])
         progress = Progress(storage, deployment, BatchKey(batch, date))
         before = {label: p.stats() for label, p in [*emulators.items(), *services.items()]}
         driver_before = resource.getrusage(resource.RUSAGE_SELF)
 
         start = time.monotonic()
-        futures = [publisher.publish(topic, data) for data in pings]
-        for future in futures:
-            future.result(timeout=300)
+        loadgen.publish_all(publisher, deployment.projects["ingest"], pings, rate=None)
         stages = {"published": time.monotonic() - start}
         _wait(lambda: progress.written() >= len(pings), 300, "ingest", processes)
         stages["ingested"] = time.monotonic() - start
@@ -240,7 +234,7 @@ def _measure(n_data: int, pings: list[bytes], sums: list[int], keys: dict, secre
 
         driver_after = resource.getrusage(resource.RUSAGE_SELF)
         after = {label: p.stats() for label, p in [*emulators.items(), *services.items()]}
-        publisher.stop()
+        publisher.publisher.stop()
     finally:
         for process in services.values():
             process.stop()

@@ -106,14 +106,16 @@ def staged_pings(data_a: bytes, data_b: bytes, batch_id: str, date: str) -> Iter
 
 
 def publish_all(transport, project: str, messages: list[bytes], rate: float | None) -> None:
-    """Publishes at most rate messages per second (None: as fast as the broker takes them)."""
+    """Publishes at most rate messages per second (None: as fast as the broker takes them),
+    in chunks: of a twentieth of a second's worth when throttled, else of a thousand."""
+    chunk = max(1, int(rate / 20)) if rate else 1000
     started = time.monotonic()
-    for i, data in enumerate(messages):
+    for i in range(0, len(messages), chunk):
         if rate:
             wait = started + i / rate - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
-        transport.publish(project, topology.PINGS, data)
+        transport.publish_many(project, topology.PINGS, messages[i:i + chunk])
 
 
 @click.command("loadgen")

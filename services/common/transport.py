@@ -6,7 +6,7 @@ import abc
 import concurrent.futures
 import dataclasses
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +94,12 @@ class Transport(abc.ABC):
         self, project: str, topic: str, data: bytes, attributes: Mapping[str, str] | None = None
     ) -> str:
         """Publishes and waits until the broker has it; returns the message id."""
+
+    def publish_many(self, project: str, topic: str, messages: Sequence[bytes],
+                     attributes: Mapping[str, str] | None = None) -> list[str]:
+        """Publishes every message (same attributes) and waits until the broker has them all;
+        returns their ids. For senders of many small messages at once (the load generator)."""
+        return [self.publish(project, topic, data, attributes) for data in messages]
 
     @abc.abstractmethod
     def subscribe(self, project: str, subscription: str, handler: Handler, *,

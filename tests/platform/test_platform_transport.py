@@ -109,6 +109,32 @@ def test_publish_fans_out_to_every_subscription(kit):
     assert [m.data for m in inbox_2.wait_for(1)] == [b"x"]
 
 
+def test_publish_many_delivers_every_message_once_with_its_ids(kit):
+    """More than one Publish request's worth (1,000 messages), with attributes."""
+    transport, _, make, subscribe = kit
+    topic, sub = make()
+    inbox = Inbox()
+    subscribe(PROJECT_A, sub, inbox)
+    sent = [f"ping-{i}".encode() for i in range(2100)]
+    ids = transport.publish_many(PROJECT_A, topic, sent, {"origin": "loadgen"})
+    received = inbox.wait_for(len(sent), timeout=60)
+    assert len(ids) == len(set(ids)) == len(sent)
+    assert sorted(m.data for m in received) == sorted(sent)
+    assert {m.message_id for m in received} == set(ids)
+    assert {m.attributes["origin"] for m in received} == {"loadgen"}
+
+
+def test_publish_chunks_stay_within_the_api_limits():
+    from services.common.pubsub import _chunks
+
+    sizes = [len(c) for c in _chunks([b"x"] * 2500, 1000, 1 << 30)]
+    assert sizes == [1000, 1000, 500]
+    big = [bytes(4 << 20)] * 5  # 4 MiB each: two fit in 9 MiB, not three
+    assert [len(c) for c in _chunks(big, 1000, 9 << 20)] == [2, 2, 1]
+    assert [len(c) for c in _chunks([bytes(10 << 20)], 1000, 9 << 20)] == [1]  # alone if over
+    assert list(_chunks([], 1000, 9 << 20)) == []
+
+
 def test_publish_to_a_missing_topic_raises_not_found(kit):
     transport, *_ = kit
     with pytest.raises(exceptions.NotFound):
