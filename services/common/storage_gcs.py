@@ -26,6 +26,10 @@ class GcsStorage(Storage):
             )
         else:
             self.client = storage.Client(project=project)
+        # The client's bucket-metadata cache only decorates its own OpenTelemetry spans (off
+        # here), yet it fetches bucket metadata on a thread per cache miss and again on every
+        # 404, and a join through storage reads many objects that are not there yet.
+        self.client._bucket_metadata_cache = None
 
     def _blob(self, bucket: str, name: str) -> storage.Blob:
         return self.client.bucket(bucket).blob(name)
@@ -47,7 +51,8 @@ class GcsStorage(Storage):
 
     def read(self, bucket: str, name: str) -> bytes:
         try:
-            return self._blob(bucket, name).download_as_bytes()
+            # One read of the whole body (it is returned whole anyway), not 8 KiB chunks.
+            return self._blob(bucket, name).download_as_bytes(single_shot_download=True)
         except exceptions.NotFound:
             raise ObjectNotFound(f"{bucket}/{name}") from None
 
