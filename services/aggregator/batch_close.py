@@ -13,9 +13,10 @@ import fastapi
 from google.protobuf import timestamp_pb2
 
 import libprio_ctypes as prio
+from services.aggregator import repeats
 from services.aggregator.partition_total import trace_record
 from services.common import pb, telemetry, topology
-from services.protocol import layout, retry, status
+from services.protocol import layout, outcome, retry, status
 from services.protocol.keys import ServerKeys
 from services.protocol.layout import BatchKey
 
@@ -160,11 +161,16 @@ class BatchCloser:
         rejected: Counter[str] = Counter()
         for total in totals:
             rejected.update(dict(total.rejected))
+        found = repeats.find(self.storage, self.settings, self.keys, key, pids)
+        if found.state is not None:
+            state = prio.state_difference(config, state, found.state)
+            rejected[outcome.REPLAYED] += found.valid
         return pb.TotalShare(
             batch_id=key.batch_id, submission_date=key.date, sender=self.keys.pb_server,
             total_share=prio.total_share_from_state(config, self.keys.server_id, state),
             partition_ids=pids, report_count=sum(t.report_count for t in totals),
-            valid_count=sum(t.valid_count for t in totals), rejected=dict(rejected))
+            valid_count=sum(t.valid_count for t in totals) - found.valid,
+            rejected=dict(rejected))
 
     def _message(self, key: BatchKey, kind: int, pids: list[str]) -> pb.BatchClose:
         now = timestamp_pb2.Timestamp()

@@ -88,8 +88,8 @@ def ingest_outcomes_prefix(date: str) -> str:
 # --- private (one server's own records)
 
 def internal(step: str, key: BatchKey, pid: str) -> str:
-    """step: state, loaded_sum, verify1, verify2, verified, aggregate."""
-    suffix = "bin" if step in ("state", "loaded_sum") else "pb"
+    """step: state, loaded_sum, report_ids, verify1, verify2, verified, aggregate."""
+    suffix = {"state": "bin", "loaded_sum": "bin", "report_ids": "txt"}.get(step, "pb")
     return f"intermediate/internal/{step}/{key.folder}/{pid}.{suffix}"
 
 

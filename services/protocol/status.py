@@ -82,7 +82,8 @@ def _accounting(storage, settings, key, partitions, agreed) -> dict:
 
     counted: valid reports of the agreed partitions (of every verified one while open);
     rejected: each report's reason (pb.Reason names), LATE for a partition verified after the
-    close, PEER_TIMEOUT for one still unverified at the close; pending: not verified yet."""
+    close, PEER_TIMEOUT for one still unverified at the close, REPLAYED for a valid later copy
+    of a report id the close took out; pending: not verified yet."""
     private = settings.private_bucket
     # A partition is in once its notice was taken (own verify1 stored). A share file without
     # a notice is the leftover of an ingest flush that failed and was redone under another
@@ -108,6 +109,13 @@ def _accounting(storage, settings, key, partitions, agreed) -> dict:
             rejected.update(outcome.rejected_counts(record.outcome))
         else:
             rejected[outcome.LATE if record is not None else outcome.PEER_TIMEOUT] += size
+    # The close takes out later copies of a report id found in two agreed partitions
+    # (services/aggregator/repeats.py); its total share says how many were valid.
+    total = _read(storage, private, layout.batch_record(key, "total_share.pb"), pb.TotalShare)
+    replayed = total.rejected.get(outcome.REPLAYED, 0) if total is not None else 0
+    if replayed:
+        counted -= replayed
+        rejected[outcome.REPLAYED] += replayed
     return {"reports_in": reports_in, "counted": counted,
             "rejected": dict(sorted(rejected.items())), "pending": pending}
 

@@ -92,6 +92,9 @@ class Verification:
         if loaded:  # the aggregator's start: it then decrypts only the loaded-but-invalid
             self.storage.create(self.private, layout.internal("loaded_sum", key, pid),
                                 loaded.loaded_sum)
+        # For the batch close, which counts a report id once across partitions.
+        self.storage.create(self.private, layout.internal("report_ids", key, pid),
+                            "\n".join(report_ids).encode())
         self.storage.create(self.private, layout.internal("verify1", key, pid),
                             verify1.SerializeToString())
         return verify1

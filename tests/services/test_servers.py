@@ -133,6 +133,40 @@ def test_partitions_verified_without_a_loaded_sum_are_decrypted_again(cluster):
                                                         "INVALID_PROOF": 1}
 
 
+@pytest.mark.parametrize("ids_record", [True, False], ids=["ids record", "ids from the files"])
+def test_a_report_written_by_two_ingest_instances_is_counted_once(cluster, ids_record):
+    """Two instances each held a delivery of the same pings and flushed at once: neither
+    manifest was there when the other looked, so p1 and p2 both hold copies of reports 0 and
+    1 (report 1 invalid). The close counts each id once on both servers: report 0's second
+    copy is taken out as REPLAYED, report 1's stays rejected for its proof."""
+    kinds = ["valid", "non_binary", "valid", "valid"]
+    expected = _write(cluster, "p1", kinds)
+    racing = PartitionWriter(cluster.contexts["ingest"])
+    copies = []
+    for i, kind in enumerate(["valid", "non_binary"]):
+        values = [(i >> bit) & 1 for bit in range(8)]
+        values[0] = 2 if kind == "non_binary" else values[0]
+        copies += pings.parse(cluster.ping(f"doc-{i}", values, non_binary=kind == "non_binary"),
+                              {}, {BATCH: 8})[0]
+    racing._write_new(KEY, "p2", copies)  # past the anti-replay look, as in the race
+    _verify_only(cluster)
+    if not ids_record:  # partitions verified before the verifier kept their ids
+        for server in "AB":
+            for pid in ("p1", "p2"):
+                cluster.storage.delete(cluster.settings[server].private_bucket,
+                                       layout.internal("report_ids", KEY, pid))
+    cluster.run_servers()
+    _close_and_publish(cluster)
+    for server in "AB":
+        result = _result(cluster, server)
+        assert result["payload"] == expected
+        assert (result["total"], result["valid"]) == (6, 3)
+        assert result["rejected"] == {"INVALID_PROOF": 2, "REPLAYED": 1}
+        accounting = _status(cluster, server)["accounting"]
+        assert accounting == {"reports_in": 6, "counted": 3, "pending": 0,
+                              "rejected": {"INVALID_PROOF": 2, "REPLAYED": 1}}
+
+
 def test_every_message_delivered_twice_changes_nothing(cluster):
     expected = _write(cluster, "p1", ["valid", "non_binary", "valid", "valid"])
     cluster.run_servers(twice=True)
