@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import signal
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 import libprio_ctypes as prio
+from benchmarks import stack
+from services.common import provision as provisioning
 from services.common import topology
 from services.common.pubsub import PubSubTransport
 from services.common.storage_gcs import GcsStorage
@@ -74,21 +80,17 @@ class Deployment:
         self.sums: Counter = Counter()
         self.provision()
 
-    def provision(self) -> None:
-        for side, project in self.projects.items():
-            kind = "ingest" if side == "ingest" else "server"
-            specs = [s for s in topology.SUBSCRIPTIONS if s.side == kind]
-            topics = topology.SERVER_TOPICS if kind == "server" else topology.INGEST_TOPICS
-            for topic in {*topics, *(s.dead_letter_topic for s in specs)}:
-                self.admin.create_topic(project, topic)
-            for spec in specs:
-                self.admin.create_subscription(
-                    project, spec.name, spec.topic, dead_letter_topic=spec.dead_letter_topic,
-                    max_delivery_attempts=self.max_attempts, min_backoff=0.2, max_backoff=2.0, ack_deadline=20)
-                self.admin.create_subscription(
-                    project, topology.inspect_subscription(spec.topic), spec.dead_letter_topic)
-        for bucket in self.buckets.values():
-            self.storage.ensure_bucket(bucket)
+    def provision(self) -> list[str]:
+        """Topics, subscriptions (short backoffs and ack deadline for the tests) and buckets:
+        what Terraform (or `prio-stream setup`) creates, through the same code. Idempotent;
+        returns what it created."""
+        return provisioning.provision(
+            self.admin,
+            provisioning.Deployment(self.projects["A"], self.projects["B"],
+                                    self.projects["ingest"], tuple(self.buckets.values())),
+            provisioning.SubscriptionPolicy(max_delivery_attempts=self.max_attempts,
+                                            min_backoff=0.2, max_backoff=2.0, ack_deadline=20),
+            self.storage)
 
     # --- processes
 
@@ -227,6 +229,58 @@ class Deployment:
                 if batch == BATCH:
                     assert result["payload"] == [self.sums[i] for i in range(N_DATA)]
         return statuses["A"]
+
+
+class RestartablePubSub:
+    """A Pub/Sub emulator of one test's own, as a local process on a fixed port, so that it can
+    be killed and started again at the same address (PUBSUB_EMULATOR_HOST of every running
+    service). The session's emulator serves the other tests and is never restarted. A restart
+    starts empty: the emulator keeps topics, subscriptions and messages in memory only."""
+
+    def __init__(self, log_dir: Path):
+        binary = stack.pubsub_emulator_binary()
+        if binary is None:  # tests/conftest.py's container path is not mirrored here
+            pytest.fail("this scenario restarts the Pub/Sub emulator process: it needs the "
+                        "cloud-pubsub-emulator binary (gcloud component or PUBSUB_EMULATOR_BIN)")
+        self.binary, self.log_dir = binary, log_dir
+        self.port = stack.free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.starts = 0
+        self.process: stack.Process | None = None
+
+    def start(self) -> None:
+        self.starts += 1
+        self.process = stack.start_process(
+            "pubsub emulator", [str(self.binary), "--host=127.0.0.1", f"--port={self.port}"],
+            {"JAVA_OPTS": stack.JAVA_OPTS}, self.log_dir / f"pubsub-emulator-{self.starts}.log")
+        if not stack.wait_http(f"http://{self.host}/", lambda s, b: s == 200 and b.strip() == b"Ok",
+                               60, lambda: self.process.popen.poll() is None):
+            tail = self.process.log_tail()
+            self.process.stop()
+            pytest.fail(f"Pub/Sub emulator did not start on port {self.port}:\n{tail}")
+
+    def kill(self) -> None:
+        """SIGKILL to the whole process group (the wrapper script and its java): a crash."""
+        os.killpg(self.process.popen.pid, signal.SIGKILL)
+        self.process.popen.wait(30)
+        self.process.popen.log_file.close()  # type: ignore[attr-defined]
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
+
+
+@pytest.fixture
+def restartable_pubsub(tmp_path, monkeypatch) -> Iterator[RestartablePubSub]:
+    log_dir = tmp_path / "pubsub-own"
+    log_dir.mkdir()
+    emulator = RestartablePubSub(log_dir)
+    emulator.start()
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", emulator.host)
+    yield emulator
+    emulator.stop()
 
 
 @pytest.fixture
