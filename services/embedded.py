@@ -142,6 +142,7 @@ class EmbeddedSystem:
     def import_staged(self, key: BatchKey, data_a: bytes, data_b: bytes) -> dict:
         ctx = self.contexts["ingest"]
         return staged.import_files(PartitionWriter(ctx), ctx.settings.partition_max_reports,
+                                   ctx.settings.partition_max_bytes,
                                    key, data_a, data_b)
 
     # --- progress

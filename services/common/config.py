@@ -79,6 +79,9 @@ class Settings(BaseSettings):
 
     # --- pipeline bounds
     partition_max_reports: int = Field(1000, gt=0)
+    # Bytes of shares per partition at most: keeps a partition file, and what each service holds
+    # of it, the same size whatever n_data (1,000 reports are 64 MiB at n_data 2046).
+    partition_max_bytes: int = Field(16 * 1024 * 1024, gt=0)
     partition_max_age_seconds: float = Field(30.0, gt=0)
     min_batch_size: int = Field(100, gt=0)
     # A report id seen within this many days before a report's submission date is a replay.

@@ -2,7 +2,8 @@
 
 Pub/Sub is the staging area: a ping is acked only after its shares are in both inboxes and
 both notices are out, so a crash loses nothing (the unacked pings come back) and costs no
-write per ping. A partition is flushed when it holds PARTITION_MAX_REPORTS reports, when its
+write per ping. A partition is flushed when it holds PARTITION_MAX_REPORTS reports or
+PARTITION_MAX_BYTES of shares, when its
 oldest report has waited PARTITION_MAX_AGE_SECONDS, or when no ping has arrived for
 IDLE_SECONDS (the transport stops delivering once its flow-control window is full of held
 pings, so waiting longer would only add latency).
@@ -58,6 +59,7 @@ class _Partition:
     key: BatchKey
     created: float
     reports: dict[str, Report] = dataclasses.field(default_factory=dict)
+    size: int = 0  # bytes of shares
     tickets: list[Ticket] = dataclasses.field(default_factory=list)
     # The traces of the pings it holds: the partition's own trace links to them.
     links: list[trace.SpanContext] = dataclasses.field(default_factory=list)
@@ -68,6 +70,7 @@ class Holding:
         self.writer = writer
         self.settings = settings
         self.max_reports = settings.partition_max_reports
+        self.max_bytes = settings.partition_max_bytes
         self.max_age = settings.partition_max_age_seconds
         self.idle = min(IDLE_SECONDS, self.max_age)
         self._lock = threading.Condition()
@@ -118,7 +121,8 @@ class Holding:
             rejection = classify(report, held.fingerprint)
             return [rejection] if rejection.reason != "duplicate" else []
         partition.reports[report.report_id] = report
-        if len(partition.reports) >= self.max_reports:
+        partition.size += report.size
+        if len(partition.reports) >= self.max_reports or partition.size >= self.max_bytes:
             self._sealed.append(self._open.pop(key))
         return []
 

@@ -30,6 +30,11 @@ class Report:
     share_b: str
 
     @property
+    def size(self) -> int:
+        """Bytes of shares it adds to a partition (both files)."""
+        return len(self.share_a) + len(self.share_b)
+
+    @property
     def fingerprint(self) -> str:
         """Of the content: tells a redelivery (same) from a replay (another content)."""
         return hashlib.sha256(f"{self.share_a}\n{self.share_b}".encode()).hexdigest()[:32]

@@ -39,7 +39,8 @@ def build(ctx: ServiceContext) -> ServiceDefinition:
                 return
 
     import_files = functools.partial(staged.import_files, writer,
-                                     ctx.settings.partition_max_reports)
+                                     ctx.settings.partition_max_reports,
+                                     ctx.settings.partition_max_bytes)
     return ServiceDefinition(
         name="ingest",
         handlers={"prio-pings-ingest": on_ping},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Iterator
 
 from services.common import telemetry
 from services.ingest.partitions import PartitionWriter, rejection_outcomes
@@ -34,17 +35,17 @@ def reports(key: BatchKey, data_a: bytes, data_b: bytes) -> tuple[list[Report], 
     return found, rejected
 
 
-def import_files(writer: PartitionWriter, max_reports: int, key: BatchKey,
+def import_files(writer: PartitionWriter, max_reports: int, max_bytes: int, key: BatchKey,
                  data_a: bytes, data_b: bytes) -> dict:
-    """Writes the files' reports as partitions of at most max_reports. Partition ids derive
-    from the files' ids, so importing the same files again writes nothing new."""
+    """Writes the files' reports as partitions of at most max_reports and max_bytes of shares.
+    Partition ids derive from the files' ids, so importing the same files again writes nothing
+    new."""
     found, rejected = reports(key, data_a, data_b)
     digest = hashlib.sha256("\n".join(r.report_id for r in found).encode()).hexdigest()[:12]
     outcomes = rejection_outcomes(rejected)
     partitions = 0
-    for start in range(0, len(found), max_reports):
-        pid = f"import-{digest}-{start // max_reports:05d}"
-        part = found[start:start + max_reports]
+    for number, part in enumerate(_partitions(found, max_reports, max_bytes)):
+        pid = f"import-{digest}-{number:05d}"
         with writer.telemetry.stage("ingest.import_partition", telemetry.attributes(
                 "ingest", key.batch_id, key.date, pid, reports=len(part)), root=True):
             outcomes.update(rejection_outcomes(writer.write(key, pid, part)))
@@ -54,3 +55,16 @@ def import_files(writer: PartitionWriter, max_reports: int, key: BatchKey,
     counts = Counter(reason for (_, _, reason) in outcomes.values())
     return {"batch_id": key.batch_id, "submission_date": key.date, "reports": len(found),
             "partitions": partitions, "rejected": dict(sorted(counts.items()))}
+
+
+def _partitions(found: list[Report], max_reports: int, max_bytes: int) -> Iterator[list[Report]]:
+    part: list[Report] = []
+    size = 0
+    for report in found:
+        part.append(report)
+        size += report.size
+        if len(part) >= max_reports or size >= max_bytes:
+            yield part
+            part, size = [], 0
+    if part:
+        yield part

@@ -156,17 +156,45 @@ def test_holding_seals_at_max_reports_and_records_rejections(tmp_path):
     assert status["rejected"] == {"NOT_JSON": 1}
 
 
+def _partition_sizes(cluster) -> list[int]:
+    names = cluster.storage.list("prio-a-inbox", layout.raw_prefix(KEY))
+    return sorted(len(shares.decode(cluster.storage.read("prio-a-inbox", n))) for n in names)
+
+
+def test_partitions_are_bounded_in_bytes_as_well(tmp_path):
+    """PARTITION_MAX_BYTES seals a partition before PARTITION_MAX_REPORTS when shares are
+    large (n_data 2046): by the ping holding and by the staged import alike."""
+    cluster = Cluster(tmp_path, partition_max_reports=100)
+    reports = _reports(cluster, 7)
+    size = reports[0].size
+    assert all(r.size == size for r in reports)
+    settings = cluster.settings["ingest"].model_copy(update={"partition_max_bytes": 3 * size})
+    holding = Holding(PartitionWriter(cluster.contexts["ingest"]), settings)
+    tickets = [holding.submit([r], []) for r in reports]
+    holding.flush_all()
+    assert all(t.future.result(timeout=10) is None for t in tickets)
+    assert _partition_sizes(cluster) == [1, 3, 3]
+
+    other = Cluster(tmp_path / "staged", partition_max_reports=100)
+    data = [shares.encode(shares.ShareLine(r.report_id, getattr(r, f"share_{s}"))
+                          for r in reports) for s in "ab"]
+    found = staged.import_files(PartitionWriter(other.contexts["ingest"]), 100, 2 * size + 1,
+                                KEY, *data)
+    assert found["partitions"] == 3
+    assert _partition_sizes(other) == [1, 3, 3]
+
+
 def test_staged_import_is_idempotent(cluster):
     reports = _reports(cluster, 5)
     data_a = shares.encode(shares.ShareLine(r.report_id, r.share_a) for r in reports)
     data_b = shares.encode(shares.ShareLine(r.report_id, r.share_b) for r in reports[1:])
     writer = PartitionWriter(cluster.contexts["ingest"])
-    first = staged.import_files(writer, 2, KEY, data_a, data_b)
+    first = staged.import_files(writer, 2, 1 << 30, KEY, data_a, data_b)
     assert (first["reports"], first["partitions"]) == (4, 2)
     assert first["rejected"] == {"MISSING_SHARE": 1}
     # The same files again: the same partition ids, so nothing new (notices are sent again).
-    again = staged.import_files(PartitionWriter(cluster.contexts["ingest"]), 2, KEY, data_a,
-                                data_b)
+    again = staged.import_files(PartitionWriter(cluster.contexts["ingest"]), 2, 1 << 30, KEY,
+                                data_a, data_b)
     assert again == first
     status = ingest_status.batch_status(cluster.storage, cluster.settings["ingest"], KEY)
     assert (status["partitions"], status["reports"], status["duplicates"]) == (2, 4, 0)

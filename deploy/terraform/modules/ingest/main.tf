@@ -27,6 +27,7 @@ locals {
       DATA_CONFIG               = var.data_config
       PRG_MODE                  = var.prg_mode
       PARTITION_MAX_REPORTS     = tostring(var.partition_max_reports)
+      PARTITION_MAX_BYTES       = tostring(var.partition_max_bytes)
       PARTITION_MAX_AGE_SECONDS = tostring(var.partition_max_age_seconds)
       MAX_DELIVERY_ATTEMPTS     = tostring(var.max_delivery_attempts)
       TRANSPORT                 = "pubsub"

@@ -68,6 +68,12 @@ variable "partition_max_reports" {
   default     = 1000
 }
 
+variable "partition_max_bytes" {
+  description = "PARTITION_MAX_BYTES: bytes of shares per partition at most (bounds memory at large n_data)."
+  type        = number
+  default     = 16777216
+}
+
 variable "partition_max_age_seconds" {
   description = "PARTITION_MAX_AGE_SECONDS: a partition is closed after this long."
   type        = number
