@@ -38,7 +38,14 @@ locals {
       PUSH_AUTH            = "oidc"
       PUSH_AUDIENCE        = local.push_audience
       PUSH_SERVICE_ACCOUNT = google_service_account.push.email
-    } : {},
+      } : {
+      # Streaming pull: a flow-control window of three partitions (pings are held until their
+      # partition is written; see docs/architecture.md), and few handler threads (parsing is
+      # GIL-bound; held pings need none).
+      PUBSUB_MAX_MESSAGES    = tostring(3 * var.partition_max_reports)
+      PUBSUB_MAX_BYTES       = tostring(3 * var.partition_max_bytes)
+      PUBSUB_HANDLER_THREADS = "2"
+    },
   )
 }
 
