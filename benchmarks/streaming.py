@@ -35,22 +35,30 @@ from benchmarks.table import Table
 
 BATCH = "bench.n{n}"  # no "-<digits>" suffix: that names a part of a split vector
 # n_data -> batch sizes (pings, one report each); the two sizes show memory against batch size.
-RUNS = {128: (10_000, 40_000), 2046: (1_000, 4_000)}
+# At 2046 both sizes fill ingest's windows (760 pings each) and the verifiers' concurrency.
+RUNS = {128: (10_000, 40_000), 2046: (2_000, 8_000)}
 QUICK_RUNS = {128: (2_000, 6_000), 2046: (1_000,)}
 TARGET_128 = 2000.0  # reports/s
-SERVICES = ("ingest", *(f"{name} {s}" for s in "AB"
-                        for name in ("verifier", "aggregator", "publisher")))
+# Ingest scales out (Cloud Run instances); one process takes ~1,700 pings/s here, GIL-bound.
+INGEST_INSTANCES = 2
+SERVICES = (*(f"ingest {i}" for i in range(1, INGEST_INSTANCES + 1)),
+            *(f"{name} {s}" for s in "AB" for name in ("verifier", "aggregator", "publisher")))
 PUBSUB, GCS = "Pub/Sub emulator", "fake-gcs-server"
-# The emulator keeps every unacked ping on its Java heap: 4,000 pings of 64 KiB (n_data 2046)
+# The emulator keeps every unacked ping on its Java heap: 8,000 pings of 64 KiB (n_data 2046)
 # published at once overflow ENVIRONMENT.md's -Xmx512m (OutOfMemoryError, then silence).
 EMULATOR_JAVA_OPTS = stack.JAVA_OPTS.replace("-Xmx512m", "-Xmx3g")
 POLL = 0.2  # s between looks at the buckets (from this process, not through the services)
-# Settings of the run (docs/architecture.md): the default partition size, and ingest's
-# flow-control window equal to it (its minimum). Measured here at n_data 128: windows of 2x the
-# partition cost ingest more CPU (one handler thread per held ping) for no more throughput;
-# partitions of 500 or 2000 changed little, of 250 made ingest wait on its 1 s idle flush.
+# Settings of the run (docs/architecture.md): the default partition size; ingest's flow-control
+# window of three partitions, so that it takes pings while one is written (held pings cost no
+# thread: 1 partition 1,060 reports/s, 2: 1,470, 3: 1,600 at n_data 128 with one ingest), and
+# two handler threads (parsing is GIL-bound: 16 threads cost more CPU for less throughput).
 PARTITION_MAX_REPORTS = 1000
-INGEST_WINDOW = PARTITION_MAX_REPORTS
+PARTITION_MAX_BYTES = 16 << 20  # the default: at n_data 2046, 256 reports per partition
+INGEST_WINDOW = 3 * PARTITION_MAX_REPORTS
+INGEST_WINDOW_BYTES = 3 * PARTITION_MAX_BYTES  # bounds ingest's memory at large n_data
+INGEST_HANDLER_THREADS = 2
+# Partitions a server's services take at once: what their memory follows (2 cores: 4 are busy).
+SERVER_WINDOW = 4
 
 
 def unavailable() -> str | None:
@@ -104,11 +112,14 @@ class Deployment:
             "DATA_CONFIG": json.dumps([{"batch_id": batch, "n_data": n_data}]),
             "INGEST_PROJECT_ID": self.projects["ingest"],
             "PARTITION_MAX_REPORTS": str(PARTITION_MAX_REPORTS),
+            "PARTITION_MAX_BYTES": str(PARTITION_MAX_BYTES),
         }
         self.env = {"ingest": {
             **common, "PROJECT_ID": self.projects["A"], "PEER_PROJECT_ID": self.projects["B"],
             "INBOX_BUCKET": self.buckets["A-inbox"], "PEER_INBOX_BUCKET": self.buckets["B-inbox"],
-            "INGEST_BUCKET": self.ingest_bucket, "PUBSUB_MAX_MESSAGES": str(INGEST_WINDOW)}}
+            "INGEST_BUCKET": self.ingest_bucket, "PUBSUB_MAX_MESSAGES": str(INGEST_WINDOW),
+            "PUBSUB_MAX_BYTES": str(INGEST_WINDOW_BYTES),
+            "PUBSUB_HANDLER_THREADS": str(INGEST_HANDLER_THREADS)}}
         for own, peer in (("A", "B"), ("B", "A")):
             self.env[own] = {
                 **common, "SERVER_ID": own, "PROJECT_ID": self.projects[own],
@@ -117,7 +128,8 @@ class Deployment:
                 "PRIVATE_BUCKET": self.buckets[f"{own}-private"],
                 "PRIVATE_KEY_HEX": keys[own].to_hex(), "SHARED_SECRET": secret,
                 "PUBLIC_KEY_HEX_INTERNAL": keys[own].public_key.to_hex(),
-                "PUBLIC_KEY_HEX_EXTERNAL": keys[peer].public_key.to_hex()}
+                "PUBLIC_KEY_HEX_EXTERNAL": keys[peer].public_key.to_hex(),
+                "PUBSUB_MAX_MESSAGES": str(SERVER_WINDOW)}
 
     def provision(self, admin, storage) -> None:
         from services.common.provision import Deployment, SubscriptionPolicy, provision
@@ -209,8 +221,8 @@ def _measure(n_data: int, pings: list[bytes], sums: list[int], keys: dict, secre
     try:
         for label in SERVICES:
             name, _, server = label.partition(" ")
-            services[label] = stack.start_service(label, name,
-                                                  deployment.env[server or "ingest"], logs)
+            env = deployment.env["ingest" if name == "ingest" else server]
+            services[label] = stack.start_service(label, name, env, logs)
         processes = [*emulators.values(), *services.values()]
         publisher = PubSubTransport(hosts["pubsub"])
         progress = Progress(storage, deployment, BatchKey(batch, date))
@@ -316,8 +328,10 @@ def _tables(results: list[dict]) -> list[Table]:
         rate.notes.append(f"Target at n_data 128: ≥ {TARGET_128:,.0f} reports/s end to end; "
                           f"measured {best:,.0f} ({'ok' if best >= TARGET_128 else 'UNDER'}).")
     rate.notes.append(
-        f"{os.cpu_count()} cores shared by the Pub/Sub emulator, fake-gcs-server, 7 service "
-        f"processes and this driver; partitions of {PARTITION_MAX_REPORTS} reports. Stage "
+        f"{os.cpu_count()} cores shared by the Pub/Sub emulator, fake-gcs-server, "
+        f"{len(SERVICES)} service processes ({INGEST_INSTANCES} ingest instances on one "
+        f"subscription) and this driver; partitions of at most {PARTITION_MAX_REPORTS} reports "
+        f"and {PARTITION_MAX_BYTES >> 20} MiB. Stage "
         "columns are seconds from the first publish.")
     memory.notes.append(
         "Every run starts fresh emulators and services; the driver's peak is cumulative (it "
