@@ -16,6 +16,7 @@ from google.cloud import pubsub_v1
 from google.cloud.pubsub_v1.subscriber.scheduler import ThreadScheduler
 from google.pubsub_v1.services.publisher.transports.grpc import PublisherGrpcTransport
 from google.pubsub_v1.services.subscriber.transports.grpc import SubscriberGrpcTransport
+from google.pubsub_v1.services.publisher.client import PublisherClient as GapicPublisherClient
 from google.pubsub_v1.types import PublishRequest, PubsubMessage
 
 from services.common import telemetry
@@ -160,8 +161,9 @@ class PubSubTransport(Transport):
         for chunk in _chunks(messages, PUBLISH_MAX_MESSAGES, PUBLISH_MAX_BYTES):
             request = request_type(topic=path, messages=[
                 message_type(data=data, attributes=carried) for data in chunk])
-            response = self.publisher.api.publish(request=PublishRequest.wrap(request),
-                                                  timeout=self.publish_timeout)
+            # The GAPIC Publish call itself: the client's own publish() is the batching one.
+            response = GapicPublisherClient.publish(
+                self.publisher, request=PublishRequest.wrap(request), timeout=self.publish_timeout)
             ids += response.message_ids
         return ids
 
