@@ -6,7 +6,7 @@ from services.aggregator.batch_close import BatchCloser
 from services.aggregator.partition_total import PartitionTotals
 from services.common import pb
 from services.common.runtime import ServiceContext, ServiceDefinition
-from services.protocol import status
+from services.protocol import retry, status
 
 
 def build(ctx: ServiceContext) -> ServiceDefinition:
@@ -21,6 +21,11 @@ def build(ctx: ServiceContext) -> ServiceDefinition:
             "prio-batch-close-aggregator": lambda m: closer.on_message(
                 pb.BatchClose.FromString(m.data)),
         },
-        router=status.router(ctx, close=closer.close, close_due=closer.close_due),
+        # Admin calls retry a transient storage or broker error themselves (both are
+        # idempotent) instead of answering 500 to the operator.
+        router=status.router(
+            ctx,
+            close=lambda key: retry.call(lambda: closer.close(key), ctx.settings, "batch close"),
+            close_due=lambda: retry.call(closer.close_due, ctx.settings, "scheduled close")),
         background=[closer.scheduled_close, closer.resume],
     )
