@@ -100,11 +100,6 @@ class Deployment:
         self.services[(name, server)] = service
         return service
 
-    def stop_restart_aggregator_a(self, **env) -> None:
-        """Server A's aggregator again, with other settings (a clean SIGTERM stop first)."""
-        self.services[("aggregator", "A")].stop()
-        self.start("aggregator", "A", **env)
-
     def start_all(self, skip=()) -> None:
         for name, server in [("ingest", None), *((n, s) for s in "AB" for n in SERVER_SERVICES)]:
             if (name, server) not in skip:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import fastapi
@@ -205,6 +206,20 @@ def test_partitions_after_the_close_are_late_and_not_counted(cluster):
     for server in "AB":
         assert _result(cluster, server)["payload"] == expected
         assert _status(cluster, server)["reports"]["late"] == 2
+
+
+def test_the_schedule_closes_a_batch_date_once_its_grace_has_passed(tmp_path):
+    cluster = Cluster(tmp_path, close_grace_seconds=3600)
+    _write(cluster, "p1", ["valid", "valid"])
+    cluster.run_servers()
+    closer = BatchCloser(cluster.contexts["aggregator-A"])
+    day_end = dt.datetime.fromisoformat(DATE).replace(tzinfo=dt.UTC) + dt.timedelta(days=1)
+    this = {"batch_id": BATCH, "submission_date": DATE}
+    assert closer.close_due(day_end + dt.timedelta(minutes=59))["closed"] == []
+    assert closer.close_due(day_end + dt.timedelta(minutes=60))["closed"] == [this]
+    assert closer.close_due(day_end + dt.timedelta(days=2))["closed"] == []  # once
+    cluster.run_servers()
+    assert _result(cluster, "A")["valid"] == 2
 
 
 def test_only_the_leader_closes(cluster):
