@@ -119,6 +119,19 @@ class Process:
                     peak += int(line.split()[1]) * 1024
         return cpu, peak
 
+    def rss(self) -> int:
+        """Resident bytes of the group now (VmRSS summed)."""
+        total = 0
+        for pid in _group_pids(self.popen.pid):
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        return total
+
     def stop(self, grace: float = 15.0) -> None:
         if self.popen.poll() is None:
             try:

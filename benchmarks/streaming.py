@@ -22,8 +22,10 @@ import datetime as dt
 import json
 import os
 import resource
+import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -48,6 +50,7 @@ PUBSUB, GCS = "Pub/Sub emulator", "fake-gcs-server"
 # published at once overflow ENVIRONMENT.md's -Xmx512m (OutOfMemoryError, then silence).
 EMULATOR_JAVA_OPTS = stack.JAVA_OPTS.replace("-Xmx512m", "-Xmx3g")
 POLL = 0.2  # s between looks at the buckets (from this process, not through the services)
+SAMPLE_SECONDS = 0.5  # between looks at every process's resident memory
 # Settings of the run (docs/architecture.md): the default partition size; ingest's flow-control
 # window of three partitions, so that it takes pings while one is written (held pings cost no
 # thread: 1 partition 1,060 reports/s, 2: 1,470, 3: 1,600 at n_data 128 with one ingest), and
@@ -230,6 +233,8 @@ def _measure(n_data: int, pings: list[bytes], sums: list[int], keys: dict, secre
         driver_before = resource.getrusage(resource.RUSAGE_SELF)
 
         start = time.monotonic()
+        sampler = _RssSampler({label: p for label, p in [*emulators.items(), *services.items()]})
+        sampler.start()
         loadgen.publish_all(publisher, deployment.projects["ingest"], pings, rate=None)
         stages = {"published": time.monotonic() - start}
         _wait(lambda: progress.written() >= len(pings), 300, "ingest", processes)
@@ -246,6 +251,7 @@ def _measure(n_data: int, pings: list[bytes], sums: list[int], keys: dict, secre
 
         driver_after = resource.getrusage(resource.RUSAGE_SELF)
         after = {label: p.stats() for label, p in [*emulators.items(), *services.items()]}
+        late = sampler.finish()
         publisher.publisher.stop()
     finally:
         for process in services.values():
@@ -262,7 +268,30 @@ def _measure(n_data: int, pings: list[bytes], sums: list[int], keys: dict, secre
     print(f"  n_data {n_data}, {len(pings)} reports: "
           + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items()), file=sys.stderr, flush=True)
     return {"n_data": n_data, "reports": len(pings), "stages": stages, "cpu": cpu, "peak": peak,
+            "late": late,
             "partitions": len(progress.manifests), "ping_bytes": sum(map(len, pings)) / len(pings)}
+
+
+class _RssSampler(threading.Thread):
+    """Each process's resident memory every SAMPLE_SECONDS through the timed run; finish()
+    gives the median of the second half's samples: where memory settled, next to the peak."""
+
+    def __init__(self, processes: dict[str, stack.Process]):
+        super().__init__(daemon=True)
+        self.processes = processes
+        self.samples: list[dict[str, int]] = []
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(SAMPLE_SECONDS):
+            self.samples.append({label: p.rss() for label, p in self.processes.items()})
+
+    def finish(self) -> dict[str, int]:
+        self._done.set()
+        self.join()
+        late = self.samples[len(self.samples) // 2:] or self.samples
+        return {label: int(statistics.median(s[label] for s in late)) if late else 0
+                for label in self.processes}
 
 
 @contextlib.contextmanager
@@ -317,7 +346,11 @@ def _tables(results: list[dict]) -> list[Table]:
     cpu = Table("streaming: CPU seconds per process over the timed run (children included)",
                 ["n_data", "reports", *labels, "total", "CPU-s per 1k reports"])
     memory = Table("streaming: peak RSS per process, MiB (VmHWM)", ["n_data", "reports", *labels])
+    services = [k for k in labels if k in _sampled(results)]
+    settled = Table("streaming: RSS per process in the second half of the run, MiB (median of "
+                    f"samples every {SAMPLE_SECONDS} s)", ["n_data", "reports", *services])
     for r in results:
+        settled.add(r["n_data"], r["reports"], *(r["late"][k] / mib for k in services))
         total = sum(r["cpu"].values())
         cpu.add(r["n_data"], r["reports"], *(r["cpu"][k] for k in labels), total,
                 total * 1000 / r["reports"])
@@ -336,4 +369,12 @@ def _tables(results: list[dict]) -> list[Table]:
     memory.notes.append(
         "Every run starts fresh emulators and services; the driver's peak is cumulative (it "
         "holds the pre-encoded pings). The Pub/Sub emulator holds the published backlog.")
-    return [rate, cpu, memory]
+    settled.notes.append(
+        "Where memory settles while the pipeline runs: flat as the batch grows means this "
+        "column stays put from the smaller run to the larger one.")
+    return [rate, cpu, memory, settled]
+
+
+def _sampled(results: list[dict]) -> set[str]:
+    """The processes the sampler watched (the emulators and services, not the driver)."""
+    return set(results[0]["late"])
