@@ -51,7 +51,7 @@ class PartitionTotals:
         private, pid = self.settings.private_bucket, ref.partition_id
         loaded_sum = self.storage.read_or_none(private, layout.internal("loaded_sum", key, pid))
         if loaded_sum is None:  # nothing loaded, or verified before the verifier kept the sum
-            return self._decrypted_sum(key, ref, valid)
+            return decrypted_sum(self.storage, self.settings, self.keys, key, pid, valid)
         own = pb.Verify1Partition.FromString(
             self.storage.read(private, layout.internal("verify1", key, pid)))
         loaded = [s == outcome.OK for s in own.load_status]
@@ -61,17 +61,21 @@ class PartitionTotals:
         if not any(invalid):
             return loaded_sum
         config = self.keys.config(ref.batch_id)
-        return prio.state_difference(config, loaded_sum, self._decrypted_sum(key, ref, invalid))
+        return prio.state_difference(
+            config, loaded_sum,
+            decrypted_sum(self.storage, self.settings, self.keys, key, pid, invalid))
 
-    def _decrypted_sum(self, key: BatchKey, ref: pb.PartitionRef, mask: list[bool]) -> bytes:
-        """Decrypts the partition's reports of the mask again and sums their data shares."""
-        lines = shares.decode(self.storage.read(self.settings.inbox_bucket,
-                                                layout.raw(key, ref.partition_id)))
-        if len(lines) != len(mask):
-            raise ValueError("the verified outcome does not match the stored partition")
-        return prio.aggregate_partition(
-            self.keys.config(ref.batch_id), self.keys.server_id, self.keys.private_key,
-            [shares.packet(line) or b"" if m else b"" for line, m in zip(lines, mask)], mask)
+
+def decrypted_sum(storage, settings, keys: ServerKeys, key: BatchKey, pid: str,
+                  mask: list[bool]) -> bytes:
+    """Decrypts the reports of the mask in a partition's file again and sums their data
+    shares (the others are not even base64-decoded)."""
+    lines = shares.decode(storage.read(settings.inbox_bucket, layout.raw(key, pid)))
+    if len(lines) != len(mask):
+        raise ValueError("the verified outcome does not match the stored partition")
+    return prio.aggregate_partition(
+        keys.config(key.batch_id), keys.server_id, keys.private_key,
+        [shares.packet(line) or b"" if m else b"" for line, m in zip(lines, mask)], mask)
 
 
 def trace_record(key: BatchKey, pid: str) -> str:

@@ -16,6 +16,7 @@ import dataclasses
 from collections.abc import Sequence
 
 import libprio_ctypes as prio
+from services.aggregator.partition_total import decrypted_sum
 from services.common import pb
 from services.common.storage import Storage
 from services.protocol import layout, outcome, shares
@@ -59,9 +60,6 @@ def find(storage: Storage, settings, keys: ServerKeys, key: BatchKey,
         if not any(mask):
             continue
         valid += sum(mask)
-        lines = shares.decode(storage.read(settings.inbox_bucket, layout.raw(key, pid)))
-        states.append(prio.aggregate_partition(
-            keys.config(key.batch_id), keys.server_id, keys.private_key,
-            [shares.packet(line) or b"" if m else b"" for line, m in zip(lines, mask)], mask))
+        states.append(decrypted_sum(storage, settings, keys, key, pid, mask))
     state = prio.sum_states(keys.config(key.batch_id), states) if states else None
     return Repeats(valid, state)

@@ -34,13 +34,6 @@ Outcome = concurrent.futures.Future | None
 Handler = Callable[[Message], Outcome]
 
 
-def settled(outcome: Outcome) -> None:
-    """Waits for a handler's outcome: returns to ack, raises to nack (for callers that
-    deliver by hand: tests, redrive)."""
-    if outcome is not None:
-        outcome.result()
-
-
 def when_settled(outcome: Outcome, ack: Callable[[], None], nack: Callable[[], None]) -> None:
     """Calls ack or nack once the outcome settles (at once if the handler returned None)."""
     if outcome is None:
