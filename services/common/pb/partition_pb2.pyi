@@ -42,6 +42,9 @@ class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REASON_REPLAYED: _ClassVar[Reason]
     REASON_LATE: _ClassVar[Reason]
     REASON_PEER_TIMEOUT: _ClassVar[Reason]
+    REASON_TOO_LARGE: _ClassVar[Reason]
+    REASON_EXTRA_ENTRY: _ClassVar[Reason]
+    REASON_DATE_OUT_OF_WINDOW: _ClassVar[Reason]
 SERVER_UNSPECIFIED: Server
 SERVER_A: Server
 SERVER_B: Server
@@ -72,6 +75,9 @@ REASON_MISSING_SHARE: Reason
 REASON_REPLAYED: Reason
 REASON_LATE: Reason
 REASON_PEER_TIMEOUT: Reason
+REASON_TOO_LARGE: Reason
+REASON_EXTRA_ENTRY: Reason
+REASON_DATE_OUT_OF_WINDOW: Reason
 
 class PartitionRef(_message.Message):
     __slots__ = ("batch_id", "submission_date", "partition_id")
@@ -100,18 +106,20 @@ class PartitionNotice(_message.Message):
     def __init__(self, partition: _Optional[_Union[PartitionRef, _Mapping]] = ..., bucket: _Optional[str] = ..., object_name: _Optional[str] = ..., report_count: _Optional[int] = ..., schema_version: _Optional[int] = ..., report_ids_sha256: _Optional[bytes] = ...) -> None: ...
 
 class Verify1Partition(_message.Message):
-    __slots__ = ("partition", "sender", "packets", "load_status", "report_ids_sha256")
+    __slots__ = ("partition", "sender", "packets", "load_status", "report_ids_sha256", "share_fingerprints")
     PARTITION_FIELD_NUMBER: _ClassVar[int]
     SENDER_FIELD_NUMBER: _ClassVar[int]
     PACKETS_FIELD_NUMBER: _ClassVar[int]
     LOAD_STATUS_FIELD_NUMBER: _ClassVar[int]
     REPORT_IDS_SHA256_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FINGERPRINTS_FIELD_NUMBER: _ClassVar[int]
     partition: PartitionRef
     sender: Server
     packets: _containers.RepeatedScalarFieldContainer[bytes]
     load_status: _containers.RepeatedScalarFieldContainer[Reason]
     report_ids_sha256: bytes
-    def __init__(self, partition: _Optional[_Union[PartitionRef, _Mapping]] = ..., sender: _Optional[_Union[Server, str]] = ..., packets: _Optional[_Iterable[bytes]] = ..., load_status: _Optional[_Iterable[_Union[Reason, str]]] = ..., report_ids_sha256: _Optional[bytes] = ...) -> None: ...
+    share_fingerprints: bytes
+    def __init__(self, partition: _Optional[_Union[PartitionRef, _Mapping]] = ..., sender: _Optional[_Union[Server, str]] = ..., packets: _Optional[_Iterable[bytes]] = ..., load_status: _Optional[_Iterable[_Union[Reason, str]]] = ..., report_ids_sha256: _Optional[bytes] = ..., share_fingerprints: _Optional[bytes] = ...) -> None: ...
 
 class Verify2Partition(_message.Message):
     __slots__ = ("partition", "sender", "packets", "status", "report_ids_sha256")
