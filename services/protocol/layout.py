@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 
+MAX_BATCH_ID = 256
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# What ingest and import mint (a timestamp or "import-<digest>", then a counter or random
+# hex): a name, never a path, and short enough for every store's object-name limit.
+_PARTITION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
+
+
+def partition_id(pid: str) -> str:
+    """pid, if it is a valid partition id; raises ValueError otherwise (a peer's or a notice's
+    partition id never becomes an object name unchecked)."""
+    if not isinstance(pid, str) or not _PARTITION_ID.fullmatch(pid):
+        raise ValueError(f"invalid partition id {pid[:40]!r}" if isinstance(pid, str)
+                         else "invalid partition id")
+    return pid
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -16,10 +30,13 @@ class BatchKey:
     date: str
 
     def __post_init__(self):
-        if not self.batch_id or "/" in self.batch_id or self.batch_id.startswith("."):
+        if (not isinstance(self.batch_id, str) or not self.batch_id
+                or len(self.batch_id) > MAX_BATCH_ID or "/" in self.batch_id
+                or self.batch_id.startswith(".") or not self.batch_id.isprintable()):
             raise ValueError("invalid batch id")
-        if not _DATE.fullmatch(self.date):
+        if not isinstance(self.date, str) or not _DATE.fullmatch(self.date):
             raise ValueError("submission date must be YYYY-MM-DD")
+        dt.date.fromisoformat(self.date)  # a real day: 2025-13-01 is refused
 
     @property
     def folder(self) -> str:
@@ -29,7 +46,7 @@ class BatchKey:
 # --- inbox (written by ingest)
 
 def raw(key: BatchKey, pid: str) -> str:
-    return f"raw/{key.folder}/{pid}.ndjson"
+    return f"raw/{key.folder}/{partition_id(pid)}.ndjson"
 
 
 def raw_prefix(key: BatchKey) -> str:
@@ -41,7 +58,7 @@ def notice(key: BatchKey, pid: str) -> str:
     published: it marks the partition as complete (manifest written), so that the verifier's
     resume sweep can load a partition whose notice was lost, and never the share file of a
     failed flush (which has no notice)."""
-    return f"notices/{key.folder}/{pid}.pb"
+    return f"notices/{key.folder}/{partition_id(pid)}.pb"
 
 
 def notice_prefix(key: BatchKey) -> str:
@@ -52,7 +69,7 @@ def ingest_manifest(key: BatchKey, pid: str) -> str:
     """The report ids (and content fingerprints) of a written partition: ingest's anti-replay
     store, in INGEST_BUCKET, sharded by submission date so that a whole expired day is one
     prefix to delete."""
-    return f"{ingest_shard_prefix(key.date)}batch_id={key.batch_id}/{pid}.json"
+    return f"{ingest_shard_prefix(key.date)}batch_id={key.batch_id}/{partition_id(pid)}.json"
 
 
 def ingest_manifest_prefix(key: BatchKey) -> str:
@@ -88,14 +105,20 @@ def ingest_outcomes_prefix(date: str) -> str:
 # --- private (one server's own records)
 
 def internal(step: str, key: BatchKey, pid: str) -> str:
-    """step: state, loaded_sum, report_ids, verify1, verify2, verified, aggregate."""
-    suffix = {"state": "bin", "loaded_sum": "bin", "report_ids": "txt"}.get(step, "pb")
-    return f"intermediate/internal/{step}/{key.folder}/{pid}.{suffix}"
+    """step: state, loaded_sum, report_ids, seen, verify1, verify2, verified, aggregate."""
+    suffix = {"state": "bin", "loaded_sum": "bin", "seen": "bin", "report_ids": "txt"}.get(
+        step, "pb")
+    return f"intermediate/internal/{step}/{key.folder}/{partition_id(pid)}.{suffix}"
+
+
+def internal_batch_prefix(step: str, batch_id: str) -> str:
+    """Every submission date of one batch id under a per-partition step."""
+    return f"intermediate/internal/{step}/batch_id={batch_id}/"
 
 
 def external(step: str, key: BatchKey, pid: str) -> str:
     """step: verify1, verify2 (what the peer sent, as received)."""
-    return f"intermediate/external/{step}/{key.folder}/{pid}.pb"
+    return f"intermediate/external/{step}/{key.folder}/{partition_id(pid)}.pb"
 
 
 def internal_prefix(step: str, key: BatchKey) -> str:

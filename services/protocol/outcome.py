@@ -22,6 +22,8 @@ from services.common import pb
 OK = pb.Reason.REASON_OK
 BAD_ENCODING = pb.Reason.REASON_BAD_ENCODING
 INVALID_PROOF = pb.Reason.REASON_INVALID_PROOF
+# A server's own anti-replay: its share was seen before (services/verifier/anti_replay.py).
+REPLAYED_SHARE = pb.Reason.REASON_REPLAYED
 
 # Ingest's reasons, as status, metrics and the loader's expectations name them.
 NOT_JSON = "NOT_JSON"

@@ -13,9 +13,10 @@ import threading
 import libprio_ctypes as prio
 from services.common import pb, telemetry, topology
 from services.common.storage import Storage
-from services.protocol import layout, outcome, retry, shares
+from services.protocol import fingerprints, layout, outcome, retry, shares
 from services.protocol.keys import ServerKeys
 from services.protocol.layout import BatchKey
+from services.verifier.anti_replay import AntiReplay
 
 log = logging.getLogger("prio_stream.verifier")
 
@@ -33,6 +34,8 @@ class Verification:
         self.private = ctx.settings.private_bucket
         self.telemetry = ctx.telemetry
         self.server_id = ctx.settings.server_id
+        self.anti_replay = AntiReplay(ctx.storage, self.private,
+                                      ctx.settings.replay_retention_days)
         # Same counter as ingest's (services/ingest/partitions.py: REPORTS_METRIC).
         self.reports = ctx.telemetry.counter("prio.reports", unit="{report}",
                                              description="reports by server, outcome and "
@@ -60,6 +63,7 @@ class Verification:
             # Not retried into success: the message ends in the dead letters, for an operator.
             raise PartitionMismatch(f"unknown partition schema version {notice.schema_version}")
         ref = notice.partition
+        self._check_notice(notice)
         with self._span("verifier.load_partition", ref, reports=notice.report_count) as span:
             own = self._own_verify1(notice)
             span.set_attribute("prio.loaded_reports",
@@ -75,15 +79,24 @@ class Verification:
         stored = self._read(layout.internal("verify1", key, pid), pb.Verify1Partition)
         if stored is not None:
             return stored
-        lines = shares.decode(self.storage.read(notice.bucket, notice.object_name))
+        # Only this server's inbox, at the name the layout derives (never where a notice points).
+        lines = shares.decode(self.storage.read(self.settings.inbox_bucket, layout.raw(key, pid)))
         report_ids = [line.report_id for line in lines]
         if shares.ids_digest(report_ids) != notice.report_ids_sha256:
             raise PartitionMismatch("the stored partition is not the one the notice names")
-        loaded, status = self._load(ref, [shares.packet(line) for line in lines])
+        packets = [shares.packet(line) for line in lines]
+        prints = [fingerprints.of_packet(p) for p in packets]
+        replayed = self.anti_replay.decide(key, pid, prints)
+        loaded, status = self._load(ref, packets, replayed)
+        stored = self.anti_replay.record(key, pid, prints, replayed,
+                                         [s == outcome.OK for s in status])
+        if stored != replayed:  # a concurrent load of this partition decided first
+            loaded, status = self._load(ref, packets, stored)
         packets = loaded.verify1 if loaded else [None] * len(status)
         verify1 = pb.Verify1Partition(
             partition=ref, sender=self.keys.pb_server, packets=[p or b"" for p in packets],
             load_status=status, report_ids_sha256=notice.report_ids_sha256,
+            share_fingerprints=fingerprints.pack(prints),
         )
         # State first: whoever finds verify1 stored may rely on the state (and the loaded sum,
         # where anything loaded) being there.
@@ -99,27 +112,32 @@ class Verification:
                             verify1.SerializeToString())
         return verify1
 
-    def _load(self, ref: pb.PartitionRef, packets: list[bytes | None]):
-        """Decrypts, parses and evaluates every report once, at the partition's point."""
-        decodable = [p for p in packets if p is not None]
-        if not decodable:
-            return None, [outcome.BAD_ENCODING] * len(packets)
+    def _load(self, ref: pb.PartitionRef, packets: list[bytes | None], replayed: list[bool]):
+        """Decrypts, parses and evaluates every report once, at the partition's point; a share
+        this server has seen before is not even decrypted (REPLAYED)."""
+        rejected = [outcome.REPLAYED_SHARE if r else outcome.BAD_ENCODING if p is None else None
+                    for p, r in zip(packets, replayed, strict=True)]
+        if all(r is not None for r in rejected):
+            return None, rejected
         config = self.keys.config(ref.batch_id)
         point = prio.partition_evaluation_point(
             self.keys.shared_secret, ref.batch_id, ref.submission_date, ref.partition_id,
             config.n_data)
-        # An undecodable payload is loaded as an empty packet, so positions stay aligned;
-        # its reason is BAD_ENCODING whatever the core says about the empty packet.
+        # A rejected report is loaded as an empty packet, so positions stay aligned; its reason
+        # is the rejection's whatever the core says about the empty packet.
         loaded = prio.load_partition(config, self.keys.server_id, self.keys.private_key,
-                                     [p if p is not None else b"" for p in packets], point)
-        status = [outcome.BAD_ENCODING if p is None else outcome.from_core(s)
-                  for p, s in zip(packets, loaded.status, strict=True)]
+                                     [b"" if r is not None else p
+                                      for p, r in zip(packets, rejected)], point)
+        status = [r if r is not None else outcome.from_core(s)
+                  for r, s in zip(rejected, loaded.status, strict=True)]
         return loaded, status
 
     # --- round 2: both verify1 in, verify2 out
 
     def on_peer_verify1(self, peer: pb.Verify1Partition) -> None:
         self._check_sender(peer.sender)
+        if len(peer.share_fingerprints) != fingerprints.BYTES * len(peer.packets):
+            raise PartitionMismatch("the peer's share fingerprints do not match its packets")
         ref = peer.partition
         self.storage.create(self.private, layout.external("verify1", _key(ref), ref.partition_id),
                             peer.SerializeToString())
@@ -216,6 +234,21 @@ class Verification:
     def _read(self, name: str, message_type):
         data = self.storage.read_or_none(self.private, name)
         return None if data is None else message_type.FromString(data)
+
+    def _check_notice(self, notice: pb.PartitionNotice) -> None:
+        """A notice only says which partition of this server's inbox is complete: one naming
+        another bucket or object, or an invalid partition, is refused (never retried into
+        success: it ends in the dead letters, with the reason logged)."""
+        ref = notice.partition
+        try:
+            name = layout.raw(_key(ref), ref.partition_id)
+        except ValueError as error:
+            raise PartitionMismatch(f"notice refused: {error}") from None
+        if notice.bucket != self.settings.inbox_bucket or notice.object_name != name:
+            raise PartitionMismatch("notice refused: it names an object other than this "
+                                    "server's inbox file of its partition")
+        if ref.batch_id not in (self.settings.data_config or {}):
+            raise PartitionMismatch("notice refused: its batch id is not in DATA_CONFIG")
 
     def _check_sender(self, sender: int) -> None:
         if sender != self.keys.pb_peer:

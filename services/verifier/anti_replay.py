@@ -1,0 +1,143 @@
+"""This server's own anti-replay: a share whose envelope it has seen before is REPLAYED, under
+whatever document id, report id, partition or date a copy arrives (DESIGN.md: each server
+defends itself; ingest's ids are never trusted for this).
+
+The verdict of a partition is stored (`seen` record, create-only, before its verify1) and is
+what every later load of that partition uses, so a redelivery or a crash between the steps
+never turns a partition's own reports into replays of themselves. Other processes of this
+server learn a partition's fingerprints from its record; within a process, a fingerprint is
+reserved the moment it is checked, so two partitions checked at once cannot both pass. The
+batch close takes out what two processes let through at the same moment
+(services/aggregator/repeats.py), with both servers' fingerprints, identically on both.
+
+Memory: 8 bytes per report of the retention window (services/protocol/fingerprints.py), per
+batch id and submission date, dates older than the window behind the newest dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Sequence
+
+from services.common.storage import Storage
+from services.protocol import fingerprints, layout
+from services.protocol.fingerprints import FingerprintSet
+from services.protocol.layout import BatchKey
+
+log = logging.getLogger("prio_stream.verifier")
+
+# Per report in the seen record, after the fingerprints.
+NOT_LOADED, REGISTERED, REPLAYED = 0, 1, 2
+
+
+class AntiReplay:
+    def __init__(self, storage: Storage, bucket: str, retention_days: int):
+        self.storage, self.bucket, self.retention = storage, bucket, retention_days
+        self._shards: dict[str, dict[str, FingerprintSet]] = {}  # batch id -> date -> set
+        self._merged: dict[str, set[str]] = {}  # batch id -> seen records in its shards
+        # Partitions checked but not yet recorded: a retry in this process gets the same answer.
+        self._pending: dict[tuple[BatchKey, str], list[bool]] = {}
+        self._lock = threading.Lock()
+
+    def decide(self, key: BatchKey, pid: str, prints: Sequence[int]) -> list[bool]:
+        """Per report of the partition: True if this server has seen its share before (in an
+        earlier partition, or earlier in this one)."""
+        stored = self.stored(key, pid)
+        if stored is not None:
+            return stored
+        self._refresh(key.batch_id)
+        with self._lock:
+            pending = self._pending.get((key, pid))
+            if pending is not None:
+                return pending
+            shards = self._shards.setdefault(key.batch_id, {})
+            fresh: set[int] = set()
+            replayed = []
+            for fp in prints:
+                seen = fp != fingerprints.NONE and (
+                    fp in fresh or any(fp in shard for shard in shards.values()))
+                replayed.append(seen)
+                if fp != fingerprints.NONE and not seen:
+                    fresh.add(fp)
+            shards.setdefault(key.date, FingerprintSet()).update(fresh)
+            self._pending[(key, pid)] = replayed
+            self._expire(key.batch_id, shards)
+        return replayed
+
+    def record(self, key: BatchKey, pid: str, prints: Sequence[int], replayed: Sequence[bool],
+               loaded: Sequence[bool]) -> list[bool]:
+        """Stores the partition's verdict; returns the stored one (a concurrent load of the same
+        partition elsewhere may have stored its verdict first: then that one holds)."""
+        flags = bytes(REPLAYED if r else REGISTERED if ok and fp != fingerprints.NONE
+                      else NOT_LOADED for fp, r, ok in zip(prints, replayed, loaded, strict=True))
+        name = layout.internal("seen", key, pid)
+        with self._lock:  # its fingerprints are in the shards already
+            self._merged.setdefault(key.batch_id, set()).add(name)
+        created = self.storage.create(self.bucket, name, fingerprints.pack(prints) + flags)
+        with self._lock:
+            self._pending.pop((key, pid), None)
+        return list(replayed) if created else self.stored(key, pid)
+
+    def stored(self, key: BatchKey, pid: str) -> list[bool] | None:
+        data = self.storage.read_or_none(self.bucket, layout.internal("seen", key, pid))
+        if data is None:
+            return None
+        _, flags = _parse(data)
+        return [f == REPLAYED for f in flags]
+
+    @property
+    def nbytes(self) -> int:
+        """The index's memory (fingerprints held), for the benchmark and the gauge."""
+        with self._lock:
+            return sum(s.nbytes for shards in self._shards.values() for s in shards.values())
+
+    def _refresh(self, batch_id: str) -> None:
+        """Merges the records other processes of this server stored since the last look (read
+        outside the lock; merged under it, each record once)."""
+        names = self.storage.list(self.bucket, layout.internal_batch_prefix("seen", batch_id))
+        with self._lock:
+            merged = self._merged.setdefault(batch_id, set())
+            new = [n for n in names if n not in merged]
+        oldest = self._oldest(batch_id)
+        for name in new:
+            keys = layout.batches_under([name])
+            if not keys or (oldest is not None and keys[0].date < oldest):
+                continue
+            prints, flags = _parse(self.storage.read(self.bucket, name))
+            registered = [fp for fp, f in zip(prints, flags) if f == REGISTERED]
+            with self._lock:
+                if name in self._merged[batch_id]:
+                    continue
+                self._merged[batch_id].add(name)
+                shards = self._shards.setdefault(batch_id, {})
+                shards.setdefault(keys[0].date, FingerprintSet()).update(registered)
+
+    def _oldest(self, batch_id: str) -> str | None:
+        with self._lock:
+            dates = list(self._shards.get(batch_id, {}))
+        return _window_start(max(dates), self.retention) if dates else None
+
+    def _expire(self, batch_id: str, shards: dict[str, FingerprintSet]) -> None:
+        """Drops the dates more than the retention window behind the newest (under the lock)."""
+        oldest = _window_start(max(shards), self.retention)
+        expired = [d for d in shards if d < oldest]
+        for date in expired:
+            del shards[date]
+        if expired:  # their records are skipped by date from now on
+            self._merged[batch_id] = {
+                n for n in self._merged.get(batch_id, ())
+                if all(k.date >= oldest for k in layout.batches_under([n]))}
+
+
+def _window_start(newest: str, retention_days: int) -> str:
+    return (dt.date.fromisoformat(newest) - dt.timedelta(days=retention_days)).isoformat()
+
+
+def _parse(data: bytes) -> tuple[list[int], bytes]:
+    count, extra = divmod(len(data), fingerprints.BYTES + 1)
+    if extra:
+        raise ValueError("a seen record of the wrong length")
+    split = count * fingerprints.BYTES
+    return fingerprints.unpack(data[:split]), data[split:]
