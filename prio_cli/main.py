@@ -24,6 +24,7 @@ class PipelineOrder(click.Group):
 
 
 @click.group(cls=PipelineOrder, context_settings={"max_content_width": 100})
+@click.version_option(package_name="prio-stream", prog_name="prio", message="%(prog)s %(version)s")
 def cli():
     """Prio over NDJSON files: prio-processor's command line on the libprio_ctypes core.
 

@@ -48,6 +48,8 @@ def _settings(role: str | None = None) -> Settings:
 
 
 @click.group(cls=_Commands)
+@click.version_option(package_name="prio-stream", prog_name="prio-stream",
+                      message="%(prog)s %(version)s")
 def cli() -> None:
     """Prio aggregation as Pub/Sub stream-processing services."""
 
@@ -60,6 +62,8 @@ def _start(name: str):
         raise click.BadParameter(f"one of {', '.join(SERVICES)}", param_hint="NAME")
     json_logging.configure()
     settings = _settings(name if name in SERVICES else None)
+    # Cloud Logging links a line to its trace by the project's resource name, known only now.
+    json_logging.configure(project_id=settings.project_id)
     ctx = build_context(settings, name)
     return load_definition(name, ctx), ctx
 
