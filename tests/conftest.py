@@ -34,8 +34,20 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 hypothesis.settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     hypothesis.settings.load_profile("ci")
-_PUBSUB_IMAGE = "gcr.io/google.com/cloudsdktool/google-cloud-cli:emulators"
+# The gcloud release whose emulator the suite runs natively; docker-compose.yml pins the same.
+_PUBSUB_IMAGE = "gcr.io/google.com/cloudsdktool/google-cloud-cli:528.0.0-emulators"
 _GCS_IMAGE = "fsouza/fake-gcs-server:1.52.2"
+
+
+# A test using one of these starts (or shares) an emulator: marked `emulator` by its fixtures,
+# so `make test-fast` leaves it out without anyone remembering to mark the test.
+EMULATOR_FIXTURES = frozenset({"pubsub_emulator", "gcs_emulator", "restartable_pubsub"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if EMULATOR_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.emulator)
 
 
 @dataclasses.dataclass
@@ -113,18 +125,29 @@ def _gcs_emulator_session(tmp_path_factory) -> Iterator[Emulator]:
     emulator.stop()
 
 
+def _require_emulator_mark(request: pytest.FixtureRequest) -> None:
+    # A fixture taken by request.getfixturevalue escapes the collection-time marking above.
+    if request.node.get_closest_marker("emulator") is None:
+        pytest.fail(f"{request.node.nodeid} starts an emulator unmarked: give it (or its "
+                    "parameter) pytest.mark.emulator so `make test-fast` leaves it out")
+
+
 @pytest.fixture
-def pubsub_emulator(_pubsub_emulator_session, monkeypatch) -> Emulator:
+def pubsub_emulator(request, monkeypatch) -> Emulator:
     """The session's Pub/Sub emulator; PUBSUB_EMULATOR_HOST points at it during the test."""
-    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", _pubsub_emulator_session.host)
-    return _pubsub_emulator_session
+    _require_emulator_mark(request)
+    emulator = request.getfixturevalue("_pubsub_emulator_session")
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", emulator.host)
+    return emulator
 
 
 @pytest.fixture
-def gcs_emulator(_gcs_emulator_session, monkeypatch) -> Emulator:
+def gcs_emulator(request, monkeypatch) -> Emulator:
     """The session's fake-gcs-server; STORAGE_EMULATOR_HOST points at it during the test."""
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", _gcs_emulator_session.host)
-    return _gcs_emulator_session
+    _require_emulator_mark(request)
+    emulator = request.getfixturevalue("_gcs_emulator_session")
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", emulator.host)
+    return emulator
 
 
 @pytest.fixture

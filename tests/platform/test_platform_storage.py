@@ -10,7 +10,7 @@ from services.common.storage import ObjectNotFound
 from services.common.storage_local import LocalStorage
 
 
-@pytest.fixture(params=["local", "gcs"])
+@pytest.fixture(params=["local", pytest.param("gcs", marks=pytest.mark.emulator)])
 def store(request, tmp_path, unique_name):
     """(storage, bucket) with an empty bucket."""
     if request.param == "gcs":

@@ -43,7 +43,7 @@ class Inbox:
             return list(self.messages)
 
 
-@pytest.fixture(params=["inprocess", "pubsub"])
+@pytest.fixture(params=["inprocess", pytest.param("pubsub", marks=pytest.mark.emulator)])
 def kit(request, unique_name):
     """(transport, admin, make_topic_and_subscription) for each transport."""
     if request.param == "pubsub":
