@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+_EMAIL = re.compile(r"[^@\s,]+@[^@\s,]+")
 
 # What each role cannot start without (names as in docs/architecture.md). Roles not
 # listed here (setup, dead-letters, tests) need nothing beyond the defaults.
@@ -86,6 +87,12 @@ class Settings(BaseSettings):
     min_batch_size: int = Field(100, gt=0)
     # A report id seen within this many days before a report's submission date is a replay.
     replay_retention_days: int = Field(7, ge=1)
+    # One ping at most (two entries of n_data 2046 are ~300 KB); Pub/Sub's own message limit
+    # bounds it from above.
+    ping_max_bytes: int = Field(1024 * 1024, gt=0, le=10_000_000)
+    # How far ahead of ingest's clock a ping's submission time may be (clocks differ); a date
+    # older than REPLAY_RETENTION_DAYS is refused too.
+    ping_clock_skew_seconds: float = Field(600.0, ge=0, le=86400)
     # Scheduled close: a batch date closes this long after the end of its submission date.
     close_grace_seconds: float = Field(3600.0, ge=0)
     # Resume sweep: work whose trigger message was lost is started again after this long.
@@ -94,11 +101,21 @@ class Settings(BaseSettings):
     # "storage_error=0.2,crash_after=intermediate/internal/state/". Never set in production.
     faults: str | None = None
     labels_file: Path | None = None
+    # Import reads staged share files only from these buckets (none: import is disabled), and
+    # only objects up to this size: the caller names the bucket and the object.
+    staging_buckets: Annotated[tuple[str, ...], NoDecode] = ()
+    staging_max_bytes: int = Field(64 * 1024 * 1024, gt=0)
 
     # --- HTTP, push authentication, telemetry
     push_auth: Literal["oidc", "none"] = "oidc"
     push_audience: str | None = None
     push_service_account: str | None = None
+    # Admin routes: a Google ID token for ADMIN_AUDIENCE (comma-separated: any of them) whose
+    # email is in OPERATORS changes state; READERS (and operators) read.
+    admin_auth: Literal["oidc", "none"] = "oidc"
+    admin_audience: Annotated[tuple[str, ...], NoDecode] = ()
+    operators: Annotated[tuple[str, ...], NoDecode] = ()
+    readers: Annotated[tuple[str, ...], NoDecode] = ()
     otel_exporter: Literal["otlp", "console", "none"] = "none"
     port: int = Field(8080, ge=1, le=65535)
 
@@ -144,6 +161,28 @@ class Settings(BaseSettings):
         if value is None or isinstance(value, dict):
             return value
         return _parse_data_config(value)
+
+    @field_validator("staging_buckets", mode="before")
+    @classmethod
+    def _split_staging_buckets(cls, value: Any) -> Any:
+        if isinstance(value, str):  # comma-separated, as Terraform and shells write lists
+            return tuple(name.strip() for name in value.split(",") if name.strip())
+        return value
+
+    @field_validator("admin_audience", mode="before")
+    @classmethod
+    def _split_audiences(cls, value: Any) -> Any:
+        return _comma_list(value)
+
+    @field_validator("operators", "readers", mode="before")
+    @classmethod
+    def _check_emails(cls, value: Any) -> Any:
+        emails = _comma_list(value)
+        if not isinstance(emails, tuple):
+            return emails  # not strings: pydantic says so
+        if not all(_EMAIL.fullmatch(email) for email in emails):
+            raise ValueError("must be a comma-separated list of email addresses")
+        return tuple(email.lower() for email in emails)
 
     @field_validator("labels_file")
     @classmethod
@@ -199,7 +238,24 @@ class Settings(BaseSettings):
         return self
 
     def require_role(self, role: str) -> Settings:
-        return self.require(*REQUIRED_FOR_ROLE.get(role, ()))
+        self.require(*REQUIRED_FOR_ROLE.get(role, ()))
+        if role in REQUIRED_FOR_ROLE:
+            self._refuse_open_routes()
+        return self
+
+    def _refuse_open_routes(self) -> None:
+        """A service must not serve unauthenticated routes in production: `none` is accepted
+        only with the emulators or the local adapters (embedded mode, tests)."""
+        if self.pubsub_emulator_host or self.storage_emulator_host or \
+                self.transport == "inprocess" or self.storage == "local":
+            return
+        for name, needs in (("admin_auth", "ADMIN_AUDIENCE, OPERATORS and READERS"),
+                            ("push_auth", "PUSH_AUDIENCE and PUSH_SERVICE_ACCOUNT")):
+            if getattr(self, name) == "none":
+                raise ConfigError(
+                    f"{name.upper()}=none leaves the service's routes open: it is for the "
+                    f"emulators and local runs only; set {name.upper()}=oidc with {needs}, or "
+                    f"point PUBSUB_EMULATOR_HOST / STORAGE_EMULATOR_HOST at the emulators")
 
 
 def load_settings(role: str | None = None, **overrides: Any) -> Settings:
@@ -247,6 +303,17 @@ def _parse_data_config(value: Any) -> dict[str, int]:
             raise ValueError(f"batch {batch_id!r} appears twice")
         mapping[batch_id] = n_data
     return mapping
+
+
+def _comma_list(value: Any) -> Any:
+    """A list setting as Terraform and shells write it: comma-separated (None: empty)."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = value.split(",")
+    if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+        return tuple(item.strip() for item in value if item.strip())
+    return value
 
 
 def _read_labels(path: Path) -> list[str]:

@@ -39,6 +39,12 @@ class Storage(abc.ABC):
     def delete(self, bucket: str, name: str) -> None:
         """Removes the object if present (retention of expired anti-replay shards only)."""
 
+    def read_at_most(self, bucket: str, name: str, limit: int) -> bytes:
+        """The object's first limit + 1 bytes at most (more than limit: the object is larger),
+        so that an object a caller names cannot make this process read without bound. Raises
+        ObjectNotFound. Adapters override this fallback with a ranged read."""
+        return self.read(bucket, name)[:limit + 1]
+
     def read_or_none(self, bucket: str, name: str) -> bytes | None:
         try:
             return self.read(bucket, name)

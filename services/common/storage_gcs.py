@@ -56,6 +56,15 @@ class GcsStorage(Storage):
         except exceptions.NotFound:
             raise ObjectNotFound(f"{bucket}/{name}") from None
 
+    def read_at_most(self, bucket: str, name: str, limit: int) -> bytes:
+        try:  # `end` is inclusive: limit + 1 bytes tell an object larger than limit
+            return self._blob(bucket, name).download_as_bytes(start=0, end=limit,
+                                                              single_shot_download=True)
+        except exceptions.NotFound:
+            raise ObjectNotFound(f"{bucket}/{name}") from None
+        except exceptions.RequestRangeNotSatisfiable:  # an empty object has no byte 0
+            return b""
+
     def exists(self, bucket: str, name: str) -> bool:
         return self._blob(bucket, name).exists()
 

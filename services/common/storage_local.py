@@ -54,6 +54,13 @@ class LocalStorage(Storage):
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise ObjectNotFound(f"{bucket}/{name}") from None
 
+    def read_at_most(self, bucket: str, name: str, limit: int) -> bytes:
+        try:
+            with self._path(bucket, name).open("rb") as file:
+                return file.read(limit + 1)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise ObjectNotFound(f"{bucket}/{name}") from None
+
     def exists(self, bucket: str, name: str) -> bool:
         return self._path(bucket, name).is_file()
 

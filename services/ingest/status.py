@@ -8,7 +8,7 @@ from collections import Counter
 import fastapi
 import pydantic
 
-from services.common.storage import ObjectNotFound
+from services.ingest import staged
 from services.ingest.partitions import DUPLICATE
 from services.protocol import layout, status
 from services.protocol.layout import BatchKey
@@ -36,9 +36,9 @@ def batch_status(storage, settings, key: BatchKey) -> dict:
 class StagedFiles(pydantic.BaseModel):
     """Staged share files (the seed's layout) already in a bucket."""
 
-    bucket: str
-    server_a_object: str
-    server_b_object: str
+    bucket: str = pydantic.Field(min_length=1, max_length=222)  # GCS's longest bucket name
+    server_a_object: str = pydantic.Field(max_length=staged.MAX_OBJECT_NAME)
+    server_b_object: str = pydantic.Field(max_length=staged.MAX_OBJECT_NAME)
 
 
 def router(ctx, import_files) -> fastapi.APIRouter:
@@ -59,12 +59,11 @@ def router(ctx, import_files) -> fastapi.APIRouter:
         """Imports staged share files stored in a bucket into partitions of this batch."""
         key = status.batch_key(batch_id, date)
         try:
-            data_a = ctx.storage.read(files.bucket, files.server_a_object)
-            data_b = ctx.storage.read(files.bucket, files.server_b_object)
-        except ObjectNotFound as missing:
-            raise fastapi.HTTPException(404, f"no such object: {missing}") from None
-        try:
+            data_a, data_b = staged.read_files(ctx.storage, ctx.settings, key, files.bucket, (
+                files.server_a_object, files.server_b_object))
             return import_files(key, data_a, data_b)
+        except staged.ImportRefused as refused:
+            raise fastapi.HTTPException(refused.status, str(refused)) from None
         except ValueError as error:
             raise fastapi.HTTPException(400, str(error)) from None
 

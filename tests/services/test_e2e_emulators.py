@@ -62,7 +62,8 @@ class Deployment:
         self.env = {"ingest": {
             **common, "PROJECT_ID": projects.a, "PEER_PROJECT_ID": projects.b,
             "INBOX_BUCKET": self.buckets["A-inbox"], "PEER_INBOX_BUCKET": self.buckets["B-inbox"],
-            "INGEST_BUCKET": self.ingest_bucket, "PUBSUB_MAX_MESSAGES": "200"}}
+            "INGEST_BUCKET": self.ingest_bucket, "PUBSUB_MAX_MESSAGES": "200",
+            "STAGING_BUCKETS": self.staging}}
         for own, peer in (("A", "B"), ("B", "A")):
             self.env[own] = {
                 **common, "SERVER_ID": own, "PROJECT_ID": self.projects[own],

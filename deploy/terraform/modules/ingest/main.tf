@@ -29,6 +29,8 @@ locals {
       PARTITION_MAX_REPORTS     = tostring(var.partition_max_reports)
       PARTITION_MAX_BYTES       = tostring(var.partition_max_bytes)
       PARTITION_MAX_AGE_SECONDS = tostring(var.partition_max_age_seconds)
+      STAGING_BUCKETS           = join(",", var.staging_buckets)
+      STAGING_MAX_BYTES         = tostring(var.staging_max_bytes)
       MAX_DELIVERY_ATTEMPTS     = tostring(var.max_delivery_attempts)
       TRANSPORT                 = "pubsub"
       STORAGE                   = "gcs"
@@ -282,4 +284,13 @@ resource "google_storage_bucket_iam_member" "ingest_admin" {
   bucket = google_storage_bucket.ingest.name
   role   = "roles/storage.objectAdmin"
   member = "serviceAccount:${google_service_account.ingest.email}"
+}
+
+# Import reads staged share files from these buckets only (the service refuses any other the
+# caller names); reading them is all ingest may do there.
+resource "google_storage_bucket_iam_member" "staging_reader" {
+  for_each = toset(var.staging_buckets)
+  bucket   = each.key
+  role     = "roles/storage.objectViewer"
+  member   = "serviceAccount:${google_service_account.ingest.email}"
 }

@@ -74,6 +74,18 @@ variable "partition_max_bytes" {
   default     = 16777216
 }
 
+variable "staging_buckets" {
+  description = "STAGING_BUCKETS: buckets staged share files may be imported from (POST .../import); empty disables import. Ingest gets read access to each."
+  type        = list(string)
+  default     = []
+}
+
+variable "staging_max_bytes" {
+  description = "STAGING_MAX_BYTES: size cap of each staged file an import reads (two are held in memory at once)."
+  type        = number
+  default     = 67108864
+}
+
 variable "partition_max_age_seconds" {
   description = "PARTITION_MAX_AGE_SECONDS: a partition is closed after this long."
   type        = number
