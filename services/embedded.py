@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import sys
 import tempfile
@@ -18,7 +19,7 @@ import click
 import libprio_ctypes as prio
 from services import loadgen
 from services.aggregator.batch_close import BatchCloser
-from services.common import topology
+from services.common import faults, topology
 from services.common.config import Settings, load_settings
 from services.common.inprocess import InProcessTransport
 from services.common.provision import Deployment, SubscriptionPolicy, provision
@@ -58,7 +59,6 @@ class EmbeddedSystem:
 
     def __init__(self, root: Path, secrets: Secrets, **settings):
         self.root = root
-        self.storage = LocalStorage(root)
         self.transport = InProcessTransport()
         common = {"transport": "inprocess", "storage": "local", "local_storage_dir": root,
                   "retry_delay": 0.2, **settings}
@@ -70,6 +70,8 @@ class EmbeddedSystem:
                 "verifier", **common, server_id=server, private_key_hex=key.to_hex(),
                 shared_secret=shared, public_key_hex_internal=key.public_key.to_hex(),
                 public_key_hex_external=peer.public_key.to_hex())
+        # FAULTS (TEST ONLY) crash a run at a chosen write, as the services' fault tests do.
+        self.storage = faults.wrap_storage(LocalStorage(root), self.settings["ingest"].faults)
         self.definitions: dict[str, ServiceDefinition] = {}
         self.contexts: dict[str, ServiceContext] = {}
         self._subscriptions, self._background = [], []
@@ -139,6 +141,24 @@ class EmbeddedSystem:
         loadgen.publish_all(self.transport, self.settings["ingest"].ingest_project_id,
                             messages, rate=None)
 
+    def resume(self) -> int:
+        """Notifies again every partition a killed run wrote (manifest stored) that is not
+        verified on both servers yet: a notice may never have been stored or published. The
+        verifiers absorb a notice they already took. Returns how many partitions."""
+        ingest = self.settings["ingest"]
+        writer = PartitionWriter(self.contexts["ingest"])
+        resumed = 0
+        for key in layout.ingest_batches_under(self.storage.list(ingest.ingest_bucket,
+                                                                 "anti-replay/")):
+            names = self.storage.list(ingest.ingest_bucket, layout.ingest_manifest_prefix(key))
+            for pid in layout.partition_ids(names):
+                if not all(self.storage.exists(self.settings[s].private_bucket,
+                                               layout.internal("verified", key, pid))
+                           for s in "AB"):
+                    writer.notify_again(key, pid)
+                    resumed += 1
+        return resumed
+
     def import_staged(self, key: BatchKey, data_a: bytes, data_b: bytes) -> dict:
         ctx = self.contexts["ingest"]
         return staged.import_files(PartitionWriter(ctx), ctx.settings.partition_max_reports,
@@ -152,6 +172,11 @@ class EmbeddedSystem:
 
     def status(self, server: str, key: BatchKey) -> dict:
         return status.batch_status(self.storage, self.settings[server], key)
+
+    def noticed(self, server: str, key: BatchKey) -> int:
+        """Partitions ingest completed for this server (their notice stored)."""
+        return len(self.storage.list(self.settings[server].inbox_bucket,
+                                     layout.notice_prefix(key)))
 
     def batches(self) -> list[BatchKey]:
         return status.batches(self.storage, self.settings["A"])
@@ -187,11 +212,13 @@ def run(system: EmbeddedSystem, keys: list[BatchKey] | None, pings_sent: int, ti
 
     def verified() -> bool:
         written = sum(system.ingested(key)["reports"] for key in keys)
-        found = [system.status(s, key) for s in "AB" for key in keys]
-        done = sum(f["reports"]["verified"] for f in found) // 2
+        found = {(s, key): system.status(s, key) for s in "AB" for key in keys}
+        done = sum(f["reports"]["verified"] for f in found.values()) // 2
         bar.show("verified", done, written)
-        return all(f["partitions"]["aggregated"] == f["partitions"]["received"] for f in found) \
-            and done == written
+        # Partitions with a notice, not share files: a killed run may leave a share file
+        # without one, which no verifier ever takes (its reports come again in another).
+        return all(f["partitions"]["aggregated"] == system.noticed(s, key)
+                   for (s, key), f in found.items()) and done == written
 
     wait_until(verified, timeout, "verification")
     bar.done()
@@ -224,6 +251,41 @@ class _ProgressBar:
 # --- the command
 
 DEMO_DATA_CONFIG = {"demo-0": 64, "demo-1": 36}  # one measurement over two batches (labels 0..99)
+
+
+KEY_SET_RECORD = "key-set.json"
+
+
+def key_set(secrets: Secrets) -> dict:
+    """What tells one key set from another, with no secret in it: both public keys and a
+    digest of the shared secret (16 random bytes: the digest cannot be reversed)."""
+    digest = hashlib.sha256(b"prio-stream/v1/embedded-key-set\x00" + secrets.shared_secret)
+    return {"public_key_a": secrets.key_a.public_key.to_hex(),
+            "public_key_b": secrets.key_b.public_key.to_hex(),
+            "shared_secret_sha256": digest.hexdigest()}
+
+
+def claim_output(root: Path, secrets: Secrets) -> None:
+    """Records the key set in a new --output, or checks it against the one recorded: data of
+    another key set would be loaded with these keys (DECRYPT_FAILED everywhere) and published
+    for good. Nothing is written when refused."""
+    record, mine = root / KEY_SET_RECORD, key_set(secrets)
+    if record.is_file():
+        try:
+            recorded = json.loads(record.read_text())
+        except (OSError, ValueError):
+            recorded = None  # unreadable: no proof it is this key set
+        if recorded != mine:
+            raise click.BadParameter(
+                f"{root} holds data of another key set: give the keys and shared secret it was "
+                "written with (--private-key-a, --private-key-b, --shared-secret), or an empty "
+                "--output", param_hint="'--output'")
+        return
+    if root.is_dir() and any(root.iterdir()):
+        raise click.BadParameter(f"{root} is not empty and holds no {KEY_SET_RECORD}: give an "
+                                 "empty or new folder", param_hint="'--output'")
+    root.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(mine, indent=2) + "\n")
 
 
 def _read_secret_file(value: str, field: str) -> str:
@@ -289,7 +351,9 @@ def command(count, private_key_a, private_key_b, shared_secret, prg_mode, data_c
         settings["min_batch_size"] = min_batch_size
     with tempfile.TemporaryDirectory(prefix="prio-embedded-") as scratch:
         root = Path(output) if output else Path(scratch)
+        claim_output(root, secrets)
         system = EmbeddedSystem(root, secrets, **settings).start()
+        system.resume()
         try:
             expectation = json.loads(expected) if expected else None
             keys, sent, demo = _feed(system, secrets, count, pings, staged_a, staged_b,

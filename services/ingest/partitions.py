@@ -154,6 +154,10 @@ class PartitionWriter:
         self.anti_replay.add(manifest)
         self._notify(key, pid, report_ids)
 
+    def notify_again(self, key: BatchKey, pid: str) -> None:
+        """A written partition's notices, sent again (a run resumed after a crash)."""
+        self._renotify(key, pid)
+
     def _renotify(self, key: BatchKey, pid: str) -> None:
         if (key, pid) in self._notified:
             return
