@@ -165,9 +165,7 @@ class Settings(BaseSettings):
     @field_validator("staging_buckets", mode="before")
     @classmethod
     def _split_staging_buckets(cls, value: Any) -> Any:
-        if isinstance(value, str):  # comma-separated, as Terraform and shells write lists
-            return tuple(name.strip() for name in value.split(",") if name.strip())
-        return value
+        return _comma_list(value)
 
     @field_validator("admin_audience", mode="before")
     @classmethod
