@@ -54,6 +54,10 @@ _SIGNATURES = {
     "prio_total_share_write_uint": (c_int32, [c_int32, u8p, c_int32, c_int32, c_void_p, u64p]),
     "prio_total_share_read": (c_int32, [c_int32, u8p, c_uint64, i32p, c_void_p]),
     "prio_final": (c_int32, [c_int32, u8p, c_uint64, u8p, c_uint64, c_void_p]),
+    "prio_verify1_read": (c_int32, [u8p, c_uint64, c_void_p]),
+    "prio_verify2_read": (c_int32, [u8p, c_uint64, c_void_p]),
+    "prio_verify1_encode": (c_int32, [u8p, c_void_p, u32p]),
+    "prio_verify2_encode": (c_int32, [u8p, c_void_p, u32p]),
     "prio_load_partition": (
         c_int32,
         [c_int32, u8p, c_uint32, c_int32, c_int32, u8p, u8p, u64p, c_uint64, u8p, c_void_p,

@@ -102,6 +102,13 @@ PRIO_API int32_t prio_total_share_read(int32_t n_data, const uint8_t *in, uint64
 PRIO_API int32_t prio_final(int32_t n_data, const uint8_t *t_a, uint64_t len_a, const uint8_t *t_b,
                             uint64_t len_b, uint64_t *out);
 
+/* stand-alone readers of the verify packets (spec §10.1-10.2): the field elements as 16-byte LE, or
+ * the reason the bytes are not such a packet; the writers give the canonical bytes back */
+PRIO_API int32_t prio_verify1_read(const uint8_t *in, uint64_t len, uint8_t out[32]);
+PRIO_API int32_t prio_verify2_read(const uint8_t *in, uint64_t len, uint8_t out[16]);
+PRIO_API int32_t prio_verify1_encode(const uint8_t values[32], uint8_t *out, uint32_t *out_len);
+PRIO_API int32_t prio_verify2_encode(const uint8_t value[16], uint8_t *out, uint32_t *out_len);
+
 /* batch API: one fixed r per partition, O(N) per report */
 PRIO_API int32_t prio_load_partition(int32_t n_data, const uint8_t *batch_id, uint32_t batch_id_len,
                                      int32_t prg_mode, int32_t server_idx, const uint8_t priv[32],

@@ -72,6 +72,35 @@ int32_t prio_is_valid(const uint8_t *v2_a, uint64_t len_a, const uint8_t *v2_b, 
     return PRIO_OK;
 }
 
+/* n field elements as read by libprio (any str width, trailing bytes ignored) into LE form */
+static int verify_read(const uint8_t *in, uint64_t len, uint8_t *out, size_t n) {
+    fe v[2];
+    int rc = packet_fe_list_read(in, (size_t)len, v, n);
+    for (size_t i = 0; !rc && i < n; i++) fe_to_le16(v[i], out + 16 * i);
+    return rc;
+}
+
+int32_t prio_verify1_read(const uint8_t *in, uint64_t len, uint8_t out[32]) { return verify_read(in, len, out, 2); }
+
+int32_t prio_verify2_read(const uint8_t *in, uint64_t len, uint8_t out[16]) { return verify_read(in, len, out, 1); }
+
+static int verify_encode(const uint8_t *values, size_t n, uint8_t *out, uint32_t *out_len) {
+    mp_writer w = {out, 0};
+    for (size_t i = 0; i < n; i++)
+        if (fe_from_le16(values + 16 * i) >= FE_P) return PRIO_INVALID_ARGUMENT;
+    for (size_t i = 0; i < n; i++) mp_write_fe(&w, fe_from_le16(values + 16 * i));
+    *out_len = (uint32_t)w.pos;
+    return PRIO_OK;
+}
+
+int32_t prio_verify1_encode(const uint8_t values[32], uint8_t *out, uint32_t *out_len) {
+    return verify_encode(values, 2, out, out_len);
+}
+
+int32_t prio_verify2_encode(const uint8_t value[16], uint8_t *out, uint32_t *out_len) {
+    return verify_encode(value, 1, out, out_len);
+}
+
 static int read_le_vector(const uint8_t *in, size_t n, fe *out) {
     for (size_t i = 0; i < n; i++) {
         out[i] = fe_from_le16(in + 16 * i);

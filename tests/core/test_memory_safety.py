@@ -43,6 +43,8 @@ def cases():
                     out.append((f"packet {h} {plaintext.hex()}", 0, plaintext.hex()))
                     out.append((f"verify1 {h} {c['verify1_a']}", 0, None))
                     out.append((f"verify2 {h} {c['verify2_b']}", 0, None))
+                    out.append((f"v1read {h} {c['verify1_a']}", 0, c["verify1_a"]))
+                    out.append((f"v2read {h} {c['verify2_b']}", 0, c["verify2_b"]))
             if "server_state_a" in run:
                 h = head.format(idx=0, key=keys[0].to_hex())
                 out.append((f"state {h} {run['server_state_a']}", 0, run["server_state_a"]))
@@ -54,8 +56,12 @@ def cases():
         for plaintext, reason in table.values():
             out.append((f"packet 7 {idx} 1 {BATCH.hex()} {key} {plaintext.hex() or '-'}", int(reason), None))
     for junk in ("-", "00", "ff" * 59, "00" * 60, "00" * 200):
-        for kind in ("decrypt", "load", "verify1", "verify2", "total", "state"):
+        for kind in ("decrypt", "load", "verify1", "verify2", "v1read", "v2read", "total", "state"):
             out.append((f"{kind} 3 0 1 {BATCH.hex()} {key} {junk}", None, None))
+    # libprio's lenient forms (str8, leading zeros, trailing bytes) read back to canonical bytes
+    lenient = "d90105a3000007c1"
+    out.append((f"v1read 3 0 1 {BATCH.hex()} {key} {lenient}", 0, "a105a107"))
+    out.append((f"v2read 3 0 1 {BATCH.hex()} {key} {lenient}", 0, "a105"))
     return out
 
 

@@ -1,6 +1,7 @@
 /* libFuzzer harnesses, one per reader, selected at build time with -DFUZZ_<TARGET>.
  * Every reader must give a value or a status on any input, with no UB; readers that accept
- * an input must re-serialize canonically and accept their own output. */
+ * an input must re-serialize canonically and read their own output back to the same value
+ * (client packets; the stand-alone verify1, verify2 and total-share readers). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static const uint8_t ok[] = {0xa1, 0x00, 0xa1, 0x00};
     prio_verify2_write(record, data, size, ok, sizeof ok, out, &len);
     prio_verify2_write(record, ok, sizeof ok, data, size, out, &len);
+    uint8_t de[32], de2[32], canon[PRIO_VERIFY1_MAX];
+    if (prio_verify1_read(data, size, de) == PRIO_OK) {
+        if (prio_verify1_encode(de, canon, &len) || prio_verify1_read(canon, len, de2) || memcmp(de, de2, 32))
+            abort();
+    }
 #elif defined(FUZZ_VERIFY2)
     int32_t valid;
     static const uint8_t zero[] = {0xa1, 0x00};
@@ -44,14 +50,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint64_t offs[2] = {0, size}, zoffs[2] = {0, sizeof zero};
     uint8_t mask;
     prio_valid_mask(data, offs, zero, zoffs, 1, &mask);
+    uint8_t v[16], v2[16], canon[PRIO_VERIFY2_MAX];
+    uint32_t len;
+    if (prio_verify2_read(data, size, v) == PRIO_OK) {
+        if (prio_verify2_encode(v, canon, &len) || prio_verify2_read(canon, len, v2) || memcmp(v, v2, 16)) abort();
+    }
 #elif defined(FUZZ_TOTAL_SHARE)
     if (size < 1) return 0;
     int32_t n = data[0] % 40, idx;
-    uint8_t *acc = malloc(16 * (size_t)n + 1);
-    uint64_t out[40];
-    prio_total_share_read(n, data + 1, size - 1, &idx, acc);
+    uint8_t *acc = malloc(16 * (size_t)n + 1), *acc2 = malloc(16 * (size_t)n + 1);
+    uint8_t *canon = malloc(prio_state_max_size(n));
+    uint64_t out[40], len;
+    int32_t idx2;
+    if (prio_total_share_read(n, data + 1, size - 1, &idx, acc) == PRIO_OK) {
+        if (prio_total_share_write(idx, acc, n, canon, &len) || prio_total_share_read(n, canon, len, &idx2, acc2) ||
+            idx2 != idx || memcmp(acc, acc2, 16 * (size_t)n))
+            abort();
+    }
     prio_final(n, data + 1, size - 1, data + 1, size - 1, out);
     free(acc);
+    free(acc2);
+    free(canon);
 #elif defined(FUZZ_SERVER_STATE)
     if (size < 1) return 0;
     int32_t n = data[0] % 40;

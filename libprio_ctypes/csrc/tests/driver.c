@@ -56,6 +56,15 @@ static int32_t run_case(const char *kind, int32_t n, int32_t idx, int32_t mode, 
         *out_len = 1;
         return rc;
     }
+    if (!strcmp(kind, "v1read") || !strcmp(kind, "v2read")) { /* canonical bytes of what was read */
+        uint8_t v[32];
+        uint32_t l = 0;
+        int v1 = kind[1] == '1';
+        int32_t rc = v1 ? prio_verify1_read(in, len, v) : prio_verify2_read(in, len, v);
+        if (!rc) rc = v1 ? prio_verify1_encode(v, out, &l) : prio_verify2_encode(v, out, &l);
+        *out_len = l;
+        return rc;
+    }
     if (!strcmp(kind, "total")) {
         int32_t sidx = 0;
         int32_t rc = prio_total_share_read(n, in, len, &sidx, out + 1);
@@ -101,7 +110,7 @@ static int check_loaded_sums(int32_t n, const uint8_t *values, const uint8_t *su
 }
 
 static int self_test(void) {
-    static const char *kinds[] = {"decrypt", "packet", "load", "verify1", "verify2", "total", "state"};
+    static const char *kinds[] = {"decrypt", "packet", "load", "verify1", "verify2", "v1read", "v2read", "total", "state"};
     uint8_t priv_a[32], pub_a[32], priv_b[32], pub_b[32];
     if (prio_keygen(priv_a, pub_a) || prio_keygen(priv_b, pub_b)) return 1;
     const int32_t sizes[] = {0, 1, 3, 7, 8, 21, 100};
