@@ -106,11 +106,11 @@ def data_config(func):
                 envvar="PRG_MODE",
                 show_envvar=True,
                 type=click.Choice(["raw", "hash"]),
-                default="hash",
+                default="raw",
                 show_default=True,
-                help="How libprio keys its PRG from a seed: 'hash' (libprio since 2020-07, "
-                "prio 1.1) or 'raw' (libprio <= 1.6, Firefox, the prio-processor fixtures). "
-                "Clients and both servers must agree.",
+                help="How libprio keys its PRG from a seed: 'raw' (libprio <= 1.6: Firefox's "
+                "clients and the prio-processor fixtures) or 'hash' (libprio since 2020-07, "
+                "PyPI prio 1.1). Clients and both servers must agree.",
             ),
         ],
     )
