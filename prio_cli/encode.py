@@ -28,14 +28,21 @@ def _short(value) -> str:
     return text if len(text) <= 20 else text[:17] + "..."
 
 
-def parse_vector(number: int, text: str, n_data: int) -> bytes:
+def parse_vector(number: int, text: str, n_data: int, bare: bool = False) -> bytes:
+    """One input line: {"payload": [bits]} (prio-processor), or [bits] when `bare`
+    (python-libprio's format)."""
     try:
         fields = json.loads(text)
     except ValueError:
         raise _bad(number, "malformed JSON")
-    if not isinstance(fields, dict) or "payload" not in fields:
+    if bare:
+        if not isinstance(fields, list):
+            raise _bad(number, "not a JSON array of 0/1 values")
+        values = fields
+    elif not isinstance(fields, dict) or "payload" not in fields:
         raise _bad(number, 'not an object with a "payload"')
-    values = fields["payload"]
+    else:
+        values = fields["payload"]
     if not isinstance(values, list):
         raise _bad(number, "payload is not a list")
     if len(values) != n_data:
@@ -49,40 +56,30 @@ def parse_vector(number: int, text: str, n_data: int) -> bytes:
     return bytes(values)
 
 
-def read_vectors(path: str, n_data: int) -> list[bytes]:
+def read_vectors(path: str, n_data: int, bare: bool = False) -> list[bytes]:
     """The bit vectors of the input; blank lines are skipped."""
-    return [parse_vector(number, text, n_data) for number, text in read_lines(path) if text.strip()]
+    return [
+        parse_vector(number, text, n_data, bare)
+        for number, text in read_lines(path)
+        if text.strip()
+    ]
 
 
-@click.command()
-@data_config
-@public_keys
-@input_1('Client inputs: NDJSON lines {"payload": [0 or 1, ... n-data values]}.')
-@output_2
-def encode_shares(
-    batch_id,
-    n_data,
-    prg_mode,
-    public_key_hex_internal,
-    public_key_hex_external,
-    input,
-    output_a,
-    output_b,
-):
-    """Encode and encrypt client bit vectors into shares for server A and server B.
-
-    --public-key-hex-internal is server A's key, --public-key-hex-external server B's. Each
-    input line gives one line {"id": uuid4, "payload": base64 encrypted share} in both outputs,
-    with the same id.
-    """
+def write_shares(options: dict, bare: bool = False) -> None:
+    """encode-shares' work, from its options; `bare`: input lines are bare arrays."""
+    source, output_a, output_b = options["input"], options["output_a"], options["output_b"]
     if os.path.realpath(output_a) == os.path.realpath(output_b):
         raise click.UsageError("--output-A and --output-B must be different directories")
     config = client_config(
-        batch_id, n_data, prg_mode, public_key_hex_internal, public_key_hex_external
+        options["batch_id"],
+        options["n_data"],
+        options["prg_mode"],
+        options["public_key_hex_internal"],
+        options["public_key_hex_external"],
     )
-    vectors = read_vectors(input, n_data)
+    vectors = read_vectors(source, options["n_data"], bare)
     client = Client(config)
-    path_a, path_b = output_path(output_a, input), output_path(output_b, input)
+    path_a, path_b = output_path(output_a, source), output_path(output_b, source)
     with (
         open(path_a, "w", encoding="utf-8") as file_a,
         open(path_b, "w", encoding="utf-8") as file_b,
@@ -94,3 +91,18 @@ def encode_shares(
             write_line(file_a, {"id": record_id, "payload": encode_payload(share_a)})
             write_line(file_b, {"id": record_id, "payload": encode_payload(share_b)})
     click.echo(f"encode-shares: {len(vectors)} reports encoded", err=True)
+
+
+@click.command()
+@data_config
+@public_keys
+@input_1('Client inputs: NDJSON lines {"payload": [0 or 1, ... n-data values]}.')
+@output_2
+def encode_shares(**options):
+    """Encode and encrypt client bit vectors into shares for server A and server B.
+
+    --public-key-hex-internal is server A's key, --public-key-hex-external server B's. Each
+    input line gives one line {"id": uuid4, "payload": base64 encrypted share} in both outputs,
+    with the same id.
+    """
+    write_shares(options)

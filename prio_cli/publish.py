@@ -32,12 +32,31 @@ def read_total_share(path: str, option: str) -> bytes:
             fields = json.load(file)
     except ValueError:
         raise bad("not a JSON aggregate file")
-    if not isinstance(fields, dict) or not isinstance(fields.get("payload"), str):
+    # python-libprio's aggregate files hold the bare base64 string
+    payload = fields.get("payload") if isinstance(fields, dict) else fields
+    if not isinstance(payload, str):
         raise bad('not an aggregate: no "payload" string')
     try:
-        return base64.b64decode(fields["payload"], validate=True)
+        return base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         raise bad("bad base64 in payload")
+
+
+def combine(options: dict) -> tuple[list[int], str]:
+    """The counts of both aggregate files of publish's options, and the output file's path."""
+    n_data, server_id = options["n_data"], options["server_id"]
+    own = read_total_share(options["input_internal"], "--input-internal")
+    peer = read_total_share(options["input_external"], "--input-external")
+    share_a, share_b = (peer, own) if server_id == "B" else (own, peer)
+    config = libprio_config(n_data, options["batch_id"], options["prg_mode"], None, None)
+    try:
+        counts = final(config, share_a, share_b)
+    except PrioError as error:
+        raise click.UsageError(
+            f"the total shares do not combine ({error.reason.name}): they must be server A's "
+            f"and server B's aggregates of the same batch, with --n-data {n_data}"
+        )
+    return counts, output_path(options["output"], options["input_internal"])
 
 
 @click.command()
@@ -52,9 +71,7 @@ def read_total_share(path: str, option: str) -> bytes:
 @output_1(
     "Directory for the result (created if missing; the file keeps the name of --input-internal)."
 )
-def publish(
-    batch_id, n_data, prg_mode, server_id, input_internal, input_external, output, **_unused
-):
+def publish(**options):
     """Add both servers' total shares into the final counts.
 
     Writes one JSON object, {"id": uuid4, "timestamp": UTC ISO-8601, "payload": [counts]},
@@ -62,17 +79,7 @@ def publish(
     (default A). The private key, shared secret and evaluation-point options are not needed;
     they are accepted so that one set of server options serves every step.
     """
-    own = read_total_share(input_internal, "--input-internal")
-    peer = read_total_share(input_external, "--input-external")
-    share_a, share_b = (peer, own) if server_id == "B" else (own, peer)
-    config = libprio_config(n_data, batch_id, prg_mode, None, None)
-    try:
-        counts = final(config, share_a, share_b)
-    except PrioError as error:
-        raise click.UsageError(
-            f"the total shares do not combine ({error.reason.name}): they must be server A's "
-            f"and server B's aggregates of the same batch, with --n-data {n_data}"
-        )
+    counts, outfile = combine(options)
     timestamp = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     result = {"id": str(uuid.uuid4()), "timestamp": timestamp.isoformat(), "payload": counts}
-    write_object(output_path(output, input_internal), result)
+    write_object(outfile, result)

@@ -153,6 +153,16 @@ def aggregate(**options):
     Writes one JSON object, {"payload": base64 total share, "error": rejected records,
     "total": lines of --input}, without a trailing newline (as prio-processor).
     """
+    total_share, tally, outfile = total_share_of(options)
+    write_object(
+        outfile,
+        {"payload": encode_payload(total_share), "error": tally.errors, "total": tally.total},
+    )
+    tally.summary()
+
+
+def total_share_of(options: dict) -> tuple[bytes, Tally, str]:
+    """aggregate's work, from its options: the total share, the tally, the output file's path."""
     setup = _setup(options)
     tally = Tally("aggregate")
     internal = _index(options["input_internal"], "--input-internal", tally)
@@ -160,9 +170,4 @@ def aggregate(**options):
     entries = read_records(options["input"])
     with progress(entries, "aggregate") as bar:
         total_share = _convention(setup).aggregate(setup, bar, internal, external, tally)
-    outfile = output_path(options["output"], options["input_internal"])
-    write_object(
-        outfile,
-        {"payload": encode_payload(total_share), "error": tally.errors, "total": tally.total},
-    )
-    tally.summary()
+    return total_share, tally, output_path(options["output"], options["input_internal"])

@@ -1,0 +1,1 @@
+"""python-libprio's command line (`prio.cli.commands`), on the project's `prio` CLI."""
