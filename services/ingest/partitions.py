@@ -23,7 +23,8 @@ from collections.abc import Sequence
 
 from services.common import pb, topology
 from services.ingest.pings import Rejection, Report
-from services.protocol import layout, outcome, retry, shares
+from services.protocol import fingerprints, layout, outcome, retry, shares
+from services.protocol.fingerprints import FingerprintMap
 from services.protocol.layout import BatchKey
 
 log = logging.getLogger("prio_stream.ingest")
@@ -39,19 +40,26 @@ SIZE_BUCKETS = [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
 class Seen:
     key: BatchKey
     partition_id: str
-    fingerprint: str
+    content: int  # 32 bits of the report's content fingerprint
+
+    def same_content(self, report: Report) -> bool:
+        return self.content == _content(report)
 
 
 class AntiReplay:
-    """report id -> where it was first written, over the shards of a retention window.
+    """report id -> where it was first written, over the shards of a retention window: a first
+    filter only (each server keeps its own anti-replay by content and trusts none of this).
 
     Shards are submission dates; each process keeps the manifests it has read and reads only
-    manifests new since (other ingest instances write them too), once per flush.
+    manifests new since (other ingest instances write them too), once per flush. Per report it
+    holds 16 bytes: a 64-bit digest of the id -> 32 bits of the content fingerprint and the
+    index of its manifest (services/protocol/fingerprints.py).
     """
 
     def __init__(self, storage, bucket: str, retention_days: int):
         self.storage, self.bucket, self.retention = storage, bucket, retention_days
-        self._seen: dict[str, Seen] = {}
+        self._shards: dict[str, FingerprintMap] = {}  # submission date -> ids
+        self._partitions: list[tuple[BatchKey, str]] = []  # manifest index -> its partition
         self._manifests: set[str] = set()
         self._lock = threading.Lock()
 
@@ -59,28 +67,47 @@ class AntiReplay:
         day = dt.date.fromisoformat(date)
         return [(day - dt.timedelta(days=i)).isoformat() for i in range(self.retention + 1)]
 
-    def refresh(self, date: str) -> dict[str, Seen]:
+    def refresh(self, date: str) -> AntiReplay:
+        for shard in self.window(date):
+            for name in self.storage.list(self.bucket, layout.ingest_shard_prefix(shard)):
+                with self._lock:
+                    known = name in self._manifests
+                if not known:
+                    self._load(name, json.loads(self.storage.read(self.bucket, name)))
+        return self
+
+    def get(self, report_id: str) -> Seen | None:
+        """Where the id was first written (the earliest date, then partition id), if it was."""
+        digest = fingerprints.of_text(report_id)
         with self._lock:
-            for shard in self.window(date):
-                for name in self.storage.list(self.bucket, layout.ingest_shard_prefix(shard)):
-                    if name not in self._manifests:
-                        self._load(name, json.loads(self.storage.read(self.bucket, name)))
-            return self._seen
+            found = [(self._partitions[v & 0xFFFFFFFF], v >> 32)
+                     for shard in self._shards.values() for v in shard.get(digest)]
+        if not found:
+            return None
+        (key, pid), content = min(found, key=lambda f: (f[0][0].date, f[0][1]))
+        return Seen(key, pid, content)
 
     def _load(self, name: str, manifest: dict) -> None:
         key = BatchKey(manifest["batch_id"], manifest["submission_date"])
-        for rid, fingerprint in zip(manifest["report_ids"], manifest["fingerprints"],
-                                    strict=True):
-            seen = self._seen.get(rid)
-            if seen is None or (seen.key.date, seen.partition_id) > (key.date,
-                                                                     manifest["partition_id"]):
-                self._seen[rid] = Seen(key, manifest["partition_id"], fingerprint)
-        self._manifests.add(name)
+        with self._lock:
+            if name in self._manifests:
+                return
+            self._manifests.add(name)
+            index = len(self._partitions)
+            self._partitions.append((key, manifest["partition_id"]))
+            self._shards.setdefault(key.date, FingerprintMap()).update(
+                (fingerprints.of_text(rid), (int(fp[:8], 16) << 32) | index)
+                for rid, fp in zip(manifest["report_ids"], manifest["fingerprints"],
+                                   strict=True))
 
     def add(self, manifest: dict) -> None:
         key = BatchKey(manifest["batch_id"], manifest["submission_date"])
+        self._load(layout.ingest_manifest(key, manifest["partition_id"]), manifest)
+
+    @property
+    def nbytes(self) -> int:
         with self._lock:
-            self._load(layout.ingest_manifest(key, manifest["partition_id"]), manifest)
+            return sum(shard.nbytes for shard in self._shards.values())
 
     def expire(self, today: dt.date) -> int:
         """Deletes the shards older than the retention window; returns how many objects."""
@@ -92,8 +119,13 @@ class AntiReplay:
                     self.storage.delete(self.bucket, name)
                     deleted += 1
         with self._lock:
-            self._seen = {r: s for r, s in self._seen.items() if s.key.date >= oldest}
+            for date in [d for d in self._shards if d < oldest]:
+                del self._shards[date]
         return deleted
+
+
+def _content(report: Report) -> int:
+    return int(report.fingerprint[:8], 16)
 
 
 class PartitionWriter:
@@ -125,8 +157,8 @@ class PartitionWriter:
                 dropped.append(classify(report, here.fingerprint))
             elif earlier is None or (earlier.key, earlier.partition_id) == (key, pid):
                 fresh[report.report_id] = report  # new, or this very partition retried
-            elif earlier.key == key and earlier.fingerprint == report.fingerprint:
-                dropped.append(classify(report, earlier.fingerprint))
+            elif earlier.key == key and earlier.same_content(report):
+                dropped.append(classify(report, report.fingerprint))
                 self._renotify(earlier.key, earlier.partition_id)
             else:
                 dropped.append(replayed(report))

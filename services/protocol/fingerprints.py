@@ -70,3 +70,47 @@ class FingerprintSet:
         while len(self._runs) > 1 and len(self._runs[-2]) <= 2 * len(self._runs[-1]):
             newer, older = self._runs.pop(), self._runs.pop()
             self._runs.append(array("Q", heapq.merge(older, newer)))
+
+
+class FingerprintMap:
+    """Unsigned 64-bit keys to unsigned 64-bit values, as parallel sorted runs (16 bytes per
+    entry, merged as in FingerprintSet). A key may be present more than once: `get` returns
+    every value stored under it."""
+
+    def __init__(self) -> None:
+        self._runs: list[tuple[array, array]] = []
+
+    def get(self, key: int) -> list[int]:
+        found = []
+        for keys, values in self._runs:
+            i = bisect.bisect_left(keys, key)
+            while i < len(keys) and keys[i] == key:
+                found.append(values[i])
+                i += 1
+        return found
+
+    def __len__(self) -> int:
+        return sum(len(keys) for keys, _ in self._runs)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(k.itemsize * len(k) + v.itemsize * len(v) for k, v in self._runs)
+
+    def update(self, items: Iterable[tuple[int, int]]) -> None:
+        ordered = sorted(items)
+        if not ordered:
+            return
+        self._runs.append((array("Q", (k for k, _ in ordered)),
+                           array("Q", (v for _, v in ordered))))
+        while len(self._runs) > 1 and len(self._runs[-2][0]) <= 2 * len(self._runs[-1][0]):
+            newer, older = self._runs.pop(), self._runs.pop()
+            keys, values = array("Q"), array("Q")
+            for key, value in heapq.merge(zip(*older), zip(*newer)):  # streamed: no list
+                keys.append(key)
+                values.append(value)
+            self._runs.append((keys, values))
+
+
+def of_text(text: str) -> int:
+    """A 64-bit digest of a text (a report id, a content fingerprint), for compact indexes."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=BYTES).digest(), "big")
