@@ -312,7 +312,8 @@ def _private_key(value: str | None) -> prio.PrivateKey | None:
 @click.option("--private-key-a", help="Server A's private key: 64 hex, or a keygen JSON file.")
 @click.option("--private-key-b", help="Server B's private key: 64 hex, or a keygen JSON file.")
 @click.option("--shared-secret", help="base64 of 16 bytes, or a shared-seed JSON file.")
-@click.option("--prg-mode", type=click.Choice(["hash", "raw"]), default="hash", show_default=True)
+@click.option("--prg-mode", type=click.Choice(["hash", "raw"]), default="raw", show_default=True,
+              help="PRG key mode of clients and both servers: raw (Firefox, libprio <= 1.6) or hash.")
 @click.option("--data-config", help='JSON list [{"batch_id", "n_data"}] or a file holding one.')
 @click.option("--pings", type=click.Path(exists=True, dir_okay=False),
               help="NDJSON file of Firefox prio pings.")

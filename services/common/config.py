@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     shared_secret: SecretStr | None = None
     public_key_hex_internal: str | None = None
     public_key_hex_external: str | None = None
-    prg_mode: Literal["hash", "raw"] = "hash"
+    prg_mode: Literal["hash", "raw"] = "raw"  # Firefox clients and prio-processor data
     # batch_id -> n_data; the variable holds a JSON list or a path to a file holding one
     data_config: Annotated[dict[str, int] | None, NoDecode] = None
 

@@ -40,7 +40,7 @@ def _error_text(error: BaseException) -> str:
 def test_defaults_of_the_architecture_doc():
     settings = load_settings()
     assert settings.server_id is None
-    assert (settings.prg_mode, settings.transport, settings.storage) == ("hash", "pubsub", "gcs")
+    assert (settings.prg_mode, settings.transport, settings.storage) == ("raw", "pubsub", "gcs")
     assert (settings.retry_limit, settings.retry_delay, settings.retry_backoff_exponent) == (
         5, 2.0, 2.0)
     assert (settings.project_id, settings.peer_project_id, settings.ingest_project_id) == (

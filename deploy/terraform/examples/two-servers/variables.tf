@@ -38,7 +38,7 @@ variable "data_config" {
 variable "prg_mode" {
   description = "PRG_MODE of both servers: \"hash\" or \"raw\" (Firefox's libprio 1.6)."
   type        = string
-  default     = "hash"
+  default     = "raw"
 }
 
 variable "min_batch_size" {

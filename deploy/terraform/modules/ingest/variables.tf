@@ -37,7 +37,7 @@ variable "data_config" {
 variable "prg_mode" {
   description = "PRG_MODE: \"hash\" or \"raw\", as on the servers."
   type        = string
-  default     = "hash"
+  default     = "raw"
 }
 
 variable "delivery" {

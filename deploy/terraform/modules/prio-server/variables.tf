@@ -59,7 +59,7 @@ variable "data_config" {
 variable "prg_mode" {
   description = "PRG_MODE: \"hash\" (libprio >= #104) or \"raw\" (libprio <= 1.6, Firefox). Same on both servers."
   type        = string
-  default     = "hash"
+  default     = "raw"
   validation {
     condition     = contains(["hash", "raw"], var.prg_mode)
     error_message = "prg_mode is \"hash\" or \"raw\"."
