@@ -210,7 +210,8 @@ def start_service(label: str, name: str, env: Mapping[str, str], log_dir: Path,
                   ready_timeout: float = 60.0) -> Process:
     """`prio-stream worker NAME` (streaming pull + admin app on a free PORT), ready."""
     port = free_port()
-    environment = {"PORT": str(port), "PYTHONPATH": str(REPO_ROOT), "PUSH_AUTH": "none", **env}
+    environment = {"PORT": str(port), "PYTHONPATH": str(REPO_ROOT), "PUSH_AUTH": "none",
+                   "ADMIN_AUTH": "none", **env}
     process = start_process(label, [sys.executable, "-m", "services.main", "worker", name],
                             environment, log_dir / f"{label.replace(' ', '-')}.log", cwd=log_dir)
     process.port = port

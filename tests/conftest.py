@@ -221,7 +221,7 @@ def start_service(tmp_path) -> Iterator[Callable[..., ServiceProcess]]:
         port = free_port()
         log_path = tmp_path / f"{name}-{mode}-{len(started)}.log"
         environment = {"PORT": str(port), "PYTHONPATH": str(REPO_ROOT), "PUSH_AUTH": "none",
-                       **(env or {})}
+                       "ADMIN_AUTH": "none", **(env or {})}
         process = stack.start_process(
             name, [sys.executable, "-m", "services.main", mode, name], environment, log_path,
             cwd=tmp_path,

@@ -1,4 +1,4 @@
-"""The admin app base of every service: Dockerflow health and version, dead letters."""
+"""The admin app base of every service: Dockerflow health and version, dead letters, who may call."""
 
 from __future__ import annotations
 
@@ -9,14 +9,19 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Annotated
 
 import fastapi
 from fastapi.responses import JSONResponse
 
-from services.common import deadletters, topology
+from services.common import deadletters, push_auth, topology
+from services.common.push_auth import TokenError
 from services.common.transport import Subscription
 
 log = logging.getLogger("prio_stream.admin")
+
+# Methods that change nothing: a reader may call them. Any other method needs an operator.
+READ_METHODS = frozenset({"GET", "HEAD"})
 
 # Written by the image build (Dockerflow): {"source", "version", "commit", "build"}.
 VERSION_FILES = (Path("version.json"), Path("/app/version.json"))
@@ -58,8 +63,9 @@ def check_background(failed: list[str]) -> None:
 def dockerflow_router(checks: Mapping[str, Callable[[], None]]) -> fastapi.APIRouter:
     api = fastapi.APIRouter(tags=["dockerflow"])
 
+    # Answered on the event loop, never queued behind threads that wait on token keys.
     @api.get("/__lbheartbeat__")
-    def lbheartbeat() -> dict:
+    async def lbheartbeat() -> dict:
         """The process answers (load balancer liveness)."""
         return {}
 
@@ -81,7 +87,7 @@ def dockerflow_router(checks: Mapping[str, Callable[[], None]]) -> fastapi.APIRo
         )
 
     @api.get("/__version__")
-    def version() -> dict:
+    async def version() -> dict:
         """version.json of the image: source, version, commit."""
         return version_info()
 
@@ -98,7 +104,7 @@ def dead_letters_router(subscriptions: Iterable[str], ctx) -> fastapi.APIRouter:
         return topology.subscription_project(spec.name, ctx.settings)
 
     @api.get("")
-    def list_dead_letters(limit: int = 100) -> dict:
+    def list_dead_letters(limit: Annotated[int, fastapi.Query(ge=1, le=1000)] = 100) -> dict:
         """Per subscription: the dead letters waiting in `<topic>-dead-letter-inspect`."""
         admin = deadletters.admin_of(ctx.transport)
         return {
@@ -154,3 +160,46 @@ def dead_letters_router(subscriptions: Iterable[str], ctx) -> fastapi.APIRouter:
         return {"discarded": count}
 
     return api
+
+
+def authorize(authorization: str | None, settings, *, write: bool) -> str | None:
+    """The caller's email if it may call an admin route (write: one that changes state), None
+    with ADMIN_AUTH=none; else TokenError (401 no valid token, 403 not allowed, 500 ADMIN_AUTH
+    misconfigured, 503 Google's keys unreachable). May fetch keys: not on the event loop."""
+    if settings.admin_auth == "none":
+        return None
+    if not settings.admin_audience:
+        raise TokenError("ADMIN_AUTH=oidc needs ADMIN_AUDIENCE", 500)
+    claims = push_auth.verify_google_id_token(authorization, settings.admin_audience)
+    email = claims.get("email")
+    if not isinstance(email, str) or not email:
+        raise TokenError("token carries no email", 403)
+    email = email.lower()
+    if email in settings.operators:
+        return email
+    if email not in settings.readers:
+        raise TokenError(f"{email} is in neither OPERATORS nor READERS", 403)
+    if write:
+        raise TokenError(f"{email} may only read: changing state needs an email in OPERATORS",
+                         403)
+    return email
+
+
+def admin_guard(settings) -> Callable[[fastapi.Request], None]:
+    """The dependency every admin router is included with. Sync on purpose: FastAPI runs it in
+    the threadpool, so a slow key fetch never holds the event loop."""
+
+    def guard(request: fastapi.Request) -> None:
+        write = request.method not in READ_METHODS
+        where = {"method": request.method, "path": request.url.path[:200]}
+        try:
+            email = authorize(request.headers.get("authorization"), settings, write=write)
+        except TokenError as error:
+            log.warning("admin request refused",
+                        extra={"status": error.status_code, "reason": str(error), **where})
+            headers = {"WWW-Authenticate": "Bearer"} if error.status_code == 401 else None
+            raise fastapi.HTTPException(error.status_code, str(error), headers=headers) from None
+        if write:
+            log.info("admin action", extra={"operator": email, **where})
+
+    return guard

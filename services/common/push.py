@@ -99,7 +99,9 @@ def router(
     )
     async def push(subscription: str, request: Request) -> Response:
         """Delivers one pushed message to the handler: 204 acks, 5xx nacks."""
-        denied = _authenticate(request, settings)
+        # In a worker thread: checking the token may fetch Google's keys (bounded, but slow
+        # behind a dead proxy), which must never hold the event loop and its health checks.
+        denied = await run_in_threadpool(_authenticate, request, settings)
         if denied is not None:
             return denied
         if subscription not in subscriptions:

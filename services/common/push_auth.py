@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Protocol
 
 import httpx
@@ -24,12 +25,16 @@ CLOCK_SKEW_SECONDS = 10  # tolerated between Google's clock and ours
 DEFAULT_CERTS_MAX_AGE = 3600.0  # when Google's answer has no Cache-Control max-age
 
 
-class PushAuthError(Exception):
-    """A push request is refused; status_code is the HTTP answer (Pub/Sub retries on any non-2xx)."""
+class TokenError(Exception):
+    """A request's token is refused; status_code is the HTTP answer (Pub/Sub retries on any
+    non-2xx); the message is the reason, safe to answer (it never quotes the token)."""
 
     def __init__(self, message: str, status_code: int):
         super().__init__(message)
         self.status_code = status_code
+
+
+PushAuthError = TokenError  # the name services.common.push catches
 
 
 class KeySource(Protocol):
@@ -51,43 +56,71 @@ class StaticKeySource:
 class GoogleCertsKeySource:
     """Google's signing certificates, fetched from GOOGLE_CERTS_URL and cached for their max-age.
 
+    Called from worker threads, never from the event loop: a fetch can take `timeout`.
     An unknown `kid` refetches at most once per `min_refetch_seconds`, so a key rotation is seen
-    at once but a flood of forged kids cannot make us hammer Google."""
+    at once but a flood of forged kids cannot make us hammer Google. A failed fetch is
+    remembered: until a backoff (doubling from `first_backoff`) expires, tokens needing a fetch
+    fail at once (503) instead of each waiting out the timeout, while known keys keep working.
+    One fetch at a time: concurrent checks of an unknown kid wait for it, not for one each."""
 
-    def __init__(self, url: str = GOOGLE_CERTS_URL, *, timeout: float = 10.0,
-                 min_refetch_seconds: float = 60.0):
+    def __init__(self, url: str = GOOGLE_CERTS_URL, *, timeout: float = 5.0,
+                 min_refetch_seconds: float = 60.0, first_backoff: float = 5.0,
+                 max_backoff: float = 300.0, clock=time.monotonic):
         self.url = url
         self.timeout = timeout
         self.min_refetch_seconds = min_refetch_seconds
+        self.first_backoff, self.max_backoff = first_backoff, max_backoff
+        self._clock = clock
         self._keys: dict[str, RSAPublicKey] = {}
-        self._expires = 0.0
+        self._expires = float("-inf")
         self._fetched = float("-inf")
-        self._lock = threading.Lock()
+        self._retry_at = float("-inf")
+        self._backoff = first_backoff
+        self._failure = ""
+        self._lock = threading.Lock()  # guards the fields above, never held while fetching
+        self._fetching = threading.Lock()
 
     def key(self, kid: str) -> RSAPublicKey | None:
         with self._lock:
-            now = time.monotonic()
-            stale = now >= self._expires
-            unknown = kid not in self._keys and now - self._fetched >= self.min_refetch_seconds
-            if stale or unknown:
-                self._refresh(now)
+            if not self._wants_fetch(kid, self._clock()):
+                return self._keys.get(kid)
+        with self._fetching:
+            with self._lock:  # another thread's fetch may have answered meanwhile
+                wanted = self._wants_fetch(kid, self._clock())
+            if wanted:
+                self._fetch()
+        with self._lock:
+            self._wants_fetch(kid, self._clock())  # raises if the fetch just failed
             return self._keys.get(kid)
 
-    def _refresh(self, now: float) -> None:
+    def _wants_fetch(self, kid: str, now: float) -> bool:
+        fresh = now < self._expires
+        if fresh and (kid in self._keys or now - self._fetched < self.min_refetch_seconds):
+            return False
+        if now < self._retry_at:
+            if kid in self._keys:
+                return False  # a stale key beats none while Google is unreachable
+            raise PushAuthError(f"Google's signing keys are unavailable ({self._failure}); "
+                                f"next try in {math.ceil(self._retry_at - now)} s", 503)
+        return True
+
+    def _fetch(self) -> None:
         try:
             response = httpx.get(self.url, timeout=self.timeout)
             response.raise_for_status()
-            certs = response.json()
             keys = {kid: x509.load_pem_x509_certificate(pem.encode()).public_key()
-                    for kid, pem in certs.items()}
+                    for kid, pem in response.json().items()}
         except (httpx.HTTPError, ValueError, AttributeError) as error:
-            if self._keys and now < self._expires:
-                return
-            raise PushAuthError(f"cannot fetch Google's signing keys: {type(error).__name__}",
-                                503) from None
-        self._keys = {kid: k for kid, k in keys.items() if isinstance(k, RSAPublicKey)}
-        self._fetched = now
-        self._expires = now + _max_age(response.headers.get("cache-control", ""))
+            with self._lock:
+                self._failure = f"fetch failed: {type(error).__name__}"
+                self._retry_at = self._clock() + self._backoff
+                self._backoff = min(self._backoff * 2, self.max_backoff)
+            return
+        with self._lock:
+            now = self._clock()
+            self._keys = {kid: k for kid, k in keys.items() if isinstance(k, RSAPublicKey)}
+            self._fetched, self._retry_at, self._backoff = now, float("-inf"), self.first_backoff
+            self._expires = now + _max_age(response.headers.get("cache-control", ""))
 
 
 def _max_age(cache_control: str) -> float:
@@ -108,7 +141,8 @@ def authenticate_push(
 
     401: no or malformed bearer token, bad signature, unknown key. 403: a genuine Google token
     that is not ours (audience, issuer, account, unverified email) or has expired. 500: PUSH_AUTH
-    is `oidc` but PUSH_AUDIENCE / PUSH_SERVICE_ACCOUNT are unset (fail closed)."""
+    is `oidc` but PUSH_AUDIENCE / PUSH_SERVICE_ACCOUNT are unset (fail closed). 503: Google's
+    keys cannot be fetched (Pub/Sub retries)."""
     mode = getattr(settings, "push_auth", "oidc")
     if mode == "none":
         return
@@ -118,7 +152,16 @@ def authenticate_push(
     account = getattr(settings, "push_service_account", None)
     if not audience or not account:
         raise PushAuthError("PUSH_AUTH=oidc needs PUSH_AUDIENCE and PUSH_SERVICE_ACCOUNT", 500)
+    claims = verify_google_id_token(authorization_header, [audience], key_source=key_source)
+    if claims.get("email") != account:
+        raise PushAuthError("token signed for another service account", 403)
 
+
+def verify_google_id_token(authorization_header: str | None, audiences: Collection[str], *,
+                           key_source: KeySource | None = None) -> dict:
+    """The claims of a Google-signed ID token for one of audiences, with a verified email;
+    else PushAuthError (401 not a valid token, 403 a valid token that is not for us, 503 keys
+    unreachable). Fetches keys: call it from a worker thread, not the event loop."""
     token = _bearer_token(authorization_header)
     try:
         header = jwt.get_unverified_header(token)
@@ -138,7 +181,7 @@ def authenticate_push(
             token,
             public_key,
             algorithms=ALGORITHMS,
-            audience=audience,
+            audience=list(audiences),
             leeway=CLOCK_SKEW_SECONDS,
             options={"require": ["exp", "iat", "iss", "aud"]},
         )
@@ -155,10 +198,9 @@ def authenticate_push(
 
     if claims.get("iss") not in GOOGLE_ISSUERS:
         raise PushAuthError("token not issued by Google", 403)
-    if claims.get("email") != account:
-        raise PushAuthError("token signed for another service account", 403)
     if claims.get("email_verified") is not True:
         raise PushAuthError("token email is not verified", 403)
+    return claims
 
 
 def _bearer_token(authorization_header: str | None) -> str:
@@ -178,5 +220,7 @@ __all__ = [
     "KeySource",
     "PushAuthError",
     "StaticKeySource",
+    "TokenError",
     "authenticate_push",
+    "verify_google_id_token",
 ]

@@ -177,9 +177,9 @@ def build_app(
     run_background: bool = True,
     subscriptions: dict[str, Subscription] | None = None,
 ) -> fastapi.FastAPI:
-    """Push endpoints `POST /push/{subscription}`, Dockerflow endpoints, dead letters, docs and
-    the service's own router. With run_background, the app's lifespan runs the background tasks
-    (`serve`); the worker runs them itself."""
+    """Push endpoints `POST /push/{subscription}`, Dockerflow endpoints (open), dead letters and
+    the service's own router (both behind ADMIN_AUTH), docs. With run_background, the app's
+    lifespan runs the background tasks (`serve`); the worker runs them itself."""
     background = BackgroundTasks(definition) if run_background else None
 
     @contextlib.asynccontextmanager
@@ -208,9 +208,12 @@ def build_app(
     if background is not None:
         checks["background"] = lambda: admin.check_background(background.failed)
     app.include_router(admin.dockerflow_router(checks))
-    app.include_router(admin.dead_letters_router(definition.handlers, ctx))
+    # Every admin route, whatever router defines it, passes the one guard: reads need a
+    # reader or operator, anything else an operator (ADMIN_AUTH).
+    guarded = [fastapi.Depends(admin.admin_guard(ctx.settings))]
+    app.include_router(admin.dead_letters_router(definition.handlers, ctx), dependencies=guarded)
     if definition.router is not None:
-        app.include_router(definition.router)
+        app.include_router(definition.router, dependencies=guarded)
     return app
 
 

@@ -49,8 +49,8 @@ class Recorder:
 @pytest.fixture
 def ctx(tmp_path):
     return ServiceContext(
-        settings=load_settings(push_auth="none", storage="local", transport="inprocess",
-                               local_storage_dir=tmp_path),
+        settings=load_settings(push_auth="none", admin_auth="none", storage="local",
+                               transport="inprocess", local_storage_dir=tmp_path),
         storage=LocalStorage(tmp_path),
         transport=InProcessTransport(),
         telemetry=Telemetry.in_memory(),
