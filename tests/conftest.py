@@ -35,8 +35,8 @@ hypothesis.settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     hypothesis.settings.load_profile("ci")
 # The gcloud release whose emulator the suite runs natively; docker-compose.yml pins the same.
-_PUBSUB_IMAGE = "gcr.io/google.com/cloudsdktool/google-cloud-cli:528.0.0-emulators"
-_GCS_IMAGE = "fsouza/fake-gcs-server:1.52.2"
+PUBSUB_IMAGE = "gcr.io/google.com/cloudsdktool/google-cloud-cli:528.0.0-emulators"
+GCS_IMAGE = "fsouza/fake-gcs-server:1.52.2"
 
 
 # A test using one of these starts (or shares) an emulator: marked `emulator` by its fixtures,
@@ -80,7 +80,7 @@ def _start_pubsub(log_dir: Path) -> Emulator:
     if _docker_engine():
         from testcontainers.google import PubSubContainer
 
-        container = PubSubContainer(image=_PUBSUB_IMAGE).start()
+        container = PubSubContainer(image=PUBSUB_IMAGE).start()
         return Emulator("pubsub", container.get_pubsub_emulator_host(), container.stop)
     try:
         process = stack.start_pubsub(log_dir)
@@ -94,7 +94,7 @@ def _start_gcs(log_dir: Path) -> Emulator:
         from testcontainers.core.container import DockerContainer
 
         container = (
-            DockerContainer(_GCS_IMAGE)
+            DockerContainer(GCS_IMAGE)
             .with_command("-scheme http -backend memory -port 4443")
             .with_exposed_ports(4443)
             .start()

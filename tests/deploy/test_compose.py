@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from tests.conftest import GCS_IMAGE, PUBSUB_IMAGE
 from tests.deploy.conftest import REPO_ROOT, check_prio_stream_command
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
@@ -73,7 +76,11 @@ def test_the_stack_has_both_servers_ingest_and_the_emulators(resolved):
 
 def test_emulator_images_and_commands(resolved):
     pubsub = resolved["services"]["pubsub"]
-    assert pubsub["image"] == "gcr.io/google.com/cloudsdktool/google-cloud-cli:emulators"
+    # a gcloud release, not the floating `:emulators`, and the one the suite's tests run
+    assert re.fullmatch(r"gcr\.io/google\.com/cloudsdktool/google-cloud-cli:\d+\.\d+\.\d+-emulators",
+                        pubsub["image"])
+    assert pubsub["image"] == PUBSUB_IMAGE
+    assert resolved["services"]["gcs"]["image"] == GCS_IMAGE
     assert pubsub["command"][:5] == ["gcloud", "beta", "emulators", "pubsub", "start"]
     assert "--host-port=0.0.0.0:8085" in pubsub["command"]
     gcs = resolved["services"]["gcs"]
@@ -140,6 +147,65 @@ def test_start_order(resolved):
     for one_shot in ("setup", "loadgen"):
         assert services[one_shot]["healthcheck"] == {"test": ["NONE"]}  # disable: true
         assert services[one_shot].get("restart", "no") == "no"
+
+
+def test_every_service_has_a_restart_policy(resolved):
+    """Services come back after a crash, as Cloud Run's instances do; one-shots run once; the
+    emulators hold their state in memory, so a restarted one would be empty (re-run setup)."""
+    long_running = {"ingest", *(f"{s}-{v}" for s in SERVERS for v in SERVICES)}
+    policies = {name: service.get("restart") for name, service in resolved["services"].items()}
+    assert policies == {**{name: "unless-stopped" for name in long_running},
+                        **{name: "no" for name in ("pubsub", "gcs", "setup", "loadgen")}}
+
+
+NUMBERS = {"three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+
+
+def test_the_bucket_counts_written_in_the_comments_are_what_setup_makes():
+    from services.common.provision import Deployment
+
+    for path in (COMPOSE_FILE, REPO_ROOT / "docs" / "deployment.md"):
+        counts = re.findall(r"\bthe (\w+) buckets\b", path.read_text())
+        assert counts, f"{path.name} no longer counts the buckets"
+        assert {NUMBERS.get(c) for c in counts} == {len(Deployment().buckets)}, (path, counts)
+
+
+def test_read_results_from_the_host(gcs_emulator, unique_name, tmp_path):
+    """compose/read-results, as docs/deployment.md shows it: each private bucket's result.json,
+    printed or written under --out, byte for byte; other objects under processed/ left alone."""
+    from services.common.storage_gcs import GcsStorage
+    from services.protocol import layout
+
+    storage = GcsStorage("test", gcs_emulator.host)
+    key = layout.BatchKey("test-batch-0", "2026-12-01")
+    buckets = [unique_name("prio-a-private"), unique_name("prio-b-private")]
+    for server, bucket in zip("ab", buckets, strict=True):
+        storage.ensure_bucket(bucket)
+        storage.create(bucket, layout.result(key), f'{{"server": "{server}"}}\n'.encode())
+        storage.create(bucket, f"intermediate/internal/batch/{key.folder}/status.json", b"{}")
+    bucket_args = [arg for bucket in buckets for arg in ("--bucket", bucket)]
+    printed = read_results("--gcs", gcs_emulator.host, *bucket_args)
+    assert (printed.returncode, printed.stderr) == (0, "")
+    assert printed.stdout == "".join(
+        f"# {bucket} {layout.result(key)}\n{{\"server\": \"{server}\"}}\n\n"
+        for server, bucket in zip("ab", buckets, strict=True))
+    written = read_results("--gcs", gcs_emulator.host, *bucket_args, "--out", str(tmp_path))
+    paths = [tmp_path / bucket / "test-batch-0" / "2026-12-01" / "result.json"
+             for bucket in buckets]
+    assert written.stdout.splitlines() == [str(path) for path in paths]
+    assert [path.read_bytes() for path in paths] == [b'{"server": "a"}\n', b'{"server": "b"}\n']
+
+
+def test_read_results_without_the_stack_says_so_in_one_line():
+    done = read_results("--gcs", "http://127.0.0.1:9")
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == ("no fake-gcs-server at http://127.0.0.1:9 (--gcs): "
+                           "is the compose stack up?\n")
+
+
+def read_results(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO_ROOT / "compose" / "read-results"), *args],
+                          capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_service_health_checks_ask_the_dockerflow_heartbeat(resolved):
@@ -215,8 +281,6 @@ def test_committed_test_keys_are_consistent_and_marked():
 
 
 def test_make_test_keys_writes_fresh_consistent_keys(tmp_path):
-    import sys
-
     done = subprocess.run([sys.executable, str(REPO_ROOT / "compose" / "make-test-keys"),
                            "--out", str(tmp_path)], check=False, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
