@@ -27,10 +27,16 @@ def test_both_commands_print_their_version(command):
     assert (done.returncode, done.stdout, done.stderr) == (0, f"{command} {VERSION}\n", "")
 
 
+def _outside_make() -> dict[str, str]:
+    """This environment without the variables of a `make` running the suite (`make test`): a
+    nested make would print its directory changes."""
+    return {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+
+
 def _dry_run(target: str) -> list[list[str]]:
     """The commands `make TARGET` would run from scratch (-B: every target out of date)."""
     done = subprocess.run(["make", "-n", "-B", target], cwd=REPO_ROOT, capture_output=True,
-                          text=True, timeout=60, check=False)
+                          text=True, timeout=60, check=False, env=_outside_make())
     assert done.returncode == 0, done.stderr
     return [shlex.split(line) for line in done.stdout.splitlines() if line.strip()]
 
@@ -74,7 +80,7 @@ def test_ci_runs_the_readme_install_then_test_command_and_fails_on_no_tests():
     assert "```\nmake run\n```" in readme and "```\nmake test\n```" in readme
     # make propagates pytest's exit code 5 (no test collected): CI then fails, never passes empty
     done = subprocess.run(["make", "-n", "test"], cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=60, check=False)
+                          timeout=60, check=False, env=_outside_make())
     assert "|| true" not in done.stdout and "-k" not in shlex.split(done.stdout.splitlines()[-1])
 
 
