@@ -32,7 +32,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks import stack
+from benchmarks import anti_replay, stack
 from benchmarks.table import Table
 
 BATCH = "bench.n{n}"  # no "-<digits>" suffix: that names a part of a split vector
@@ -327,7 +327,8 @@ def run(quick: bool) -> list[Table]:
                 pings += more
                 sums = [a + b for a, b in zip(sums, more_sums, strict=True)]
                 results.append(measure(n_data, pings, sums, keys, secret, date, Path(tmp)))
-    return _tables(results)
+    # The one per-report state of the pipeline, measured at a day's scale in process.
+    return [*_tables(results), *anti_replay.tables(quick)]
 
 
 def _tables(results: list[dict]) -> list[Table]:
