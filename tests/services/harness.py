@@ -29,6 +29,7 @@ class Cluster:
         self.transport = InProcessTransport()
         provision(self.transport, Deployment(), SubscriptionPolicy(min_backoff=0.0), self.storage)
         common = {"transport": "inprocess", "storage": "local", "local_storage_dir": root,
+                  "prg_mode": "hash",  # the clients below encode in hash mode
                   "admin_auth": "none",
                   "data_config": {BATCH: N_DATA, "test-1": 4}, "retry_delay": 0.01,
                   "retry_limit": 1, "min_batch_size": 1, "partition_max_age_seconds": 0.2,

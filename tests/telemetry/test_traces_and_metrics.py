@@ -60,7 +60,7 @@ def run(tmp_path_factory) -> Run:
     secrets = embedded.Secrets.generate()
     system = InMemorySystem(tmp_path_factory.mktemp("store"), secrets, data_config=CONFIG,
                             partition_max_reports=PARTITION, partition_max_age_seconds=2.0,
-                            min_batch_size=1)
+                            min_batch_size=1, prg_mode="hash")
     work = loadgen.generate(REPORTS, CONFIG, secrets.key_a.public_key, secrets.key_b.public_key,
                             prio.PrgMode.HASH, DATE_, MIX, seed=7)
     records: list[logging.LogRecord] = []
