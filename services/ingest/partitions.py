@@ -65,7 +65,8 @@ class AntiReplay:
 
     def window(self, date: str) -> list[str]:
         day = dt.date.fromisoformat(date)
-        return [(day - dt.timedelta(days=i)).isoformat() for i in range(self.retention + 1)]
+        days = min(self.retention, (day - dt.date.min).days)  # no overflow before year 1
+        return [(day - dt.timedelta(days=i)).isoformat() for i in range(days + 1)]
 
     def refresh(self, date: str) -> AntiReplay:
         for shard in self.window(date):

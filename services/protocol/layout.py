@@ -111,10 +111,6 @@ def internal(step: str, key: BatchKey, pid: str) -> str:
     return f"intermediate/internal/{step}/{key.folder}/{partition_id(pid)}.{suffix}"
 
 
-def internal_batch_prefix(step: str, batch_id: str) -> str:
-    """Every submission date of one batch id under a per-partition step."""
-    return f"intermediate/internal/{step}/batch_id={batch_id}/"
-
 
 def external(step: str, key: BatchKey, pid: str) -> str:
     """step: verify1, verify2 (what the peer sent, as received)."""

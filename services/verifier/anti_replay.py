@@ -21,71 +21,83 @@ import logging
 import threading
 from collections.abc import Sequence
 
+from services.common import pb
 from services.common.storage import Storage
-from services.protocol import fingerprints, layout
+from services.protocol import fingerprints, layout, window
 from services.protocol.fingerprints import FingerprintSet
 from services.protocol.layout import BatchKey
 
 log = logging.getLogger("prio_stream.verifier")
 
 # Per report in the seen record, after the fingerprints.
-NOT_LOADED, REGISTERED, REPLAYED = 0, 1, 2
+NOT_LOADED, REGISTERED, REPLAYED, OUT_OF_WINDOW = 0, 1, 2, 3
+# What a flag refuses, as the report's load status.
+REFUSED = {REPLAYED: pb.Reason.REASON_REPLAYED,
+           OUT_OF_WINDOW: pb.Reason.REASON_DATE_OUT_OF_WINDOW}
 
 
 class AntiReplay:
-    def __init__(self, storage: Storage, bucket: str, retention_days: int):
+    def __init__(self, storage: Storage, bucket: str, retention_days: int,
+                 skew_seconds: float = 0.0):
         self.storage, self.bucket, self.retention = storage, bucket, retention_days
+        self.skew = skew_seconds
         self._shards: dict[str, dict[str, FingerprintSet]] = {}  # batch id -> date -> set
         self._merged: dict[str, set[str]] = {}  # batch id -> seen records in its shards
         # Partitions checked but not yet recorded: a retry in this process gets the same answer.
-        self._pending: dict[tuple[BatchKey, str], list[bool]] = {}
+        self._pending: dict[tuple[BatchKey, str], list[int]] = {}
         self._lock = threading.Lock()
 
-    def decide(self, key: BatchKey, pid: str, prints: Sequence[int]) -> list[bool]:
-        """Per report of the partition: True if this server has seen its share before (in an
-        earlier partition, or earlier in this one)."""
+    def decide(self, key: BatchKey, pid: str, prints: Sequence[int],
+               now: dt.datetime | None = None) -> list[int]:
+        """Per report of the partition: REPLAYED if this server has seen its share before (in
+        an earlier partition, or earlier in this one), OUT_OF_WINDOW for every report of a date
+        this server would not recognise copies of (older than the window, or ahead of its
+        clock: ingest's word on dates is not trusted either), NOT_LOADED (not refused) else."""
         stored = self.stored(key, pid)
         if stored is not None:
             return stored
-        self._refresh(key.batch_id)
+        now = now or dt.datetime.now(dt.UTC)
+        if not window.admits(key.date, now, self.retention, self.skew):
+            return [OUT_OF_WINDOW] * len(prints)
+        self._refresh(key.batch_id, now)
         with self._lock:
             pending = self._pending.get((key, pid))
             if pending is not None:
                 return pending
             shards = self._shards.setdefault(key.batch_id, {})
             fresh: set[int] = set()
-            replayed = []
+            verdicts = []
             for fp in prints:
                 seen = fp != fingerprints.NONE and (
                     fp in fresh or any(fp in shard for shard in shards.values()))
-                replayed.append(seen)
+                verdicts.append(REPLAYED if seen else NOT_LOADED)
                 if fp != fingerprints.NONE and not seen:
                     fresh.add(fp)
             shards.setdefault(key.date, FingerprintSet()).update(fresh)
-            self._pending[(key, pid)] = replayed
-            self._expire(key.batch_id, shards)
-        return replayed
+            self._pending[(key, pid)] = verdicts
+            self._expire(key.batch_id, shards, now)
+        return verdicts
 
-    def record(self, key: BatchKey, pid: str, prints: Sequence[int], replayed: Sequence[bool],
-               loaded: Sequence[bool]) -> list[bool]:
-        """Stores the partition's verdict; returns the stored one (a concurrent load of the same
-        partition elsewhere may have stored its verdict first: then that one holds)."""
-        flags = bytes(REPLAYED if r else REGISTERED if ok and fp != fingerprints.NONE
-                      else NOT_LOADED for fp, r, ok in zip(prints, replayed, loaded, strict=True))
+    def record(self, key: BatchKey, pid: str, prints: Sequence[int], verdicts: Sequence[int],
+               loaded: Sequence[bool]) -> list[int]:
+        """Stores the partition's verdicts; returns the stored ones (a concurrent load of the
+        same partition elsewhere may have stored its verdicts first: then those hold)."""
+        flags = bytes(v if v in REFUSED else REGISTERED if ok and fp != fingerprints.NONE
+                      else NOT_LOADED for fp, v, ok in zip(prints, verdicts, loaded, strict=True))
         name = layout.internal("seen", key, pid)
         with self._lock:  # its fingerprints are in the shards already
             self._merged.setdefault(key.batch_id, set()).add(name)
         created = self.storage.create(self.bucket, name, fingerprints.pack(prints) + flags)
         with self._lock:
             self._pending.pop((key, pid), None)
-        return list(replayed) if created else self.stored(key, pid)
+        return list(verdicts) if created else self.stored(key, pid)
 
-    def stored(self, key: BatchKey, pid: str) -> list[bool] | None:
+    def stored(self, key: BatchKey, pid: str) -> list[int] | None:
         data = self.storage.read_or_none(self.bucket, layout.internal("seen", key, pid))
         if data is None:
             return None
         _, flags = _parse(data)
-        return [f == REPLAYED for f in flags]
+        return [f if f in REFUSED else NOT_LOADED for f in flags]
 
     @property
     def nbytes(self) -> int:
@@ -93,18 +105,16 @@ class AntiReplay:
         with self._lock:
             return sum(s.nbytes for shards in self._shards.values() for s in shards.values())
 
-    def _refresh(self, batch_id: str) -> None:
-        """Merges the records other processes of this server stored since the last look (read
-        outside the lock; merged under it, each record once)."""
-        names = self.storage.list(self.bucket, layout.internal_batch_prefix("seen", batch_id))
+    def _refresh(self, batch_id: str, now: dt.datetime) -> None:
+        """Merges the records other processes of this server stored since the last look, for
+        every date of the window (read outside the lock; merged under it, each record once)."""
+        listed = [(date, name) for date in _window_dates(now, self.retention, self.skew)
+                  for name in self.storage.list(self.bucket, layout.internal_prefix(
+                      "seen", BatchKey(batch_id, date)))]
         with self._lock:
             merged = self._merged.setdefault(batch_id, set())
-            new = [n for n in names if n not in merged]
-        oldest = self._oldest(batch_id)
-        for name in new:
-            keys = layout.batches_under([name])
-            if not keys or (oldest is not None and keys[0].date < oldest):
-                continue
+            new = [(date, name) for date, name in listed if name not in merged]
+        for date, name in new:
             prints, flags = _parse(self.storage.read(self.bucket, name))
             registered = [fp for fp, f in zip(prints, flags) if f == REGISTERED]
             with self._lock:
@@ -112,16 +122,12 @@ class AntiReplay:
                     continue
                 self._merged[batch_id].add(name)
                 shards = self._shards.setdefault(batch_id, {})
-                shards.setdefault(keys[0].date, FingerprintSet()).update(registered)
+                shards.setdefault(date, FingerprintSet()).update(registered)
 
-    def _oldest(self, batch_id: str) -> str | None:
-        with self._lock:
-            dates = list(self._shards.get(batch_id, {}))
-        return _window_start(max(dates), self.retention) if dates else None
-
-    def _expire(self, batch_id: str, shards: dict[str, FingerprintSet]) -> None:
-        """Drops the dates more than the retention window behind the newest (under the lock)."""
-        oldest = _window_start(max(shards), self.retention)
+    def _expire(self, batch_id: str, shards: dict[str, FingerprintSet],
+                now: dt.datetime) -> None:
+        """Drops the dates the window has left behind (under the lock)."""
+        oldest = _window_dates(now, self.retention, self.skew)[0]
         expired = [d for d in shards if d < oldest]
         for date in expired:
             del shards[date]
@@ -131,8 +137,15 @@ class AntiReplay:
                 if all(k.date >= oldest for k in layout.batches_under([n]))}
 
 
-def _window_start(newest: str, retention_days: int) -> str:
-    return (dt.date.fromisoformat(newest) - dt.timedelta(days=retention_days)).isoformat()
+def _window_dates(now: dt.datetime, retention_days: int, skew_seconds: float) -> list[str]:
+    """The dates window.admits takes at `now`, oldest first."""
+    newest = (now + dt.timedelta(seconds=skew_seconds)).date()
+    day = now.date() - dt.timedelta(days=retention_days)
+    dates = []
+    while day <= newest:
+        dates.append(day.isoformat())
+        day += dt.timedelta(days=1)
+    return dates
 
 
 def _parse(data: bytes) -> tuple[list[int], bytes]:

@@ -16,6 +16,7 @@ from services.common.storage import Storage
 from services.protocol import fingerprints, layout, outcome, retry, shares
 from services.protocol.keys import ServerKeys
 from services.protocol.layout import BatchKey
+from services.verifier import anti_replay
 from services.verifier.anti_replay import AntiReplay
 
 log = logging.getLogger("prio_stream.verifier")
@@ -35,7 +36,8 @@ class Verification:
         self.telemetry = ctx.telemetry
         self.server_id = ctx.settings.server_id
         self.anti_replay = AntiReplay(ctx.storage, self.private,
-                                      ctx.settings.replay_retention_days)
+                                      ctx.settings.replay_retention_days,
+                                      ctx.settings.ping_clock_skew_seconds)
         # Same counter as ingest's (services/ingest/partitions.py: REPORTS_METRIC).
         self.reports = ctx.telemetry.counter("prio.reports", unit="{report}",
                                              description="reports by server, outcome and "
@@ -86,11 +88,11 @@ class Verification:
             raise PartitionMismatch("the stored partition is not the one the notice names")
         packets = [shares.packet(line) for line in lines]
         prints = [fingerprints.of_packet(p) for p in packets]
-        replayed = self.anti_replay.decide(key, pid, prints)
-        loaded, status = self._load(ref, packets, replayed)
-        stored = self.anti_replay.record(key, pid, prints, replayed,
+        verdicts = self.anti_replay.decide(key, pid, prints)
+        loaded, status = self._load(ref, packets, verdicts)
+        stored = self.anti_replay.record(key, pid, prints, verdicts,
                                          [s == outcome.OK for s in status])
-        if stored != replayed:  # a concurrent load of this partition decided first
+        if stored != verdicts:  # a concurrent load of this partition decided first
             loaded, status = self._load(ref, packets, stored)
         packets = loaded.verify1 if loaded else [None] * len(status)
         verify1 = pb.Verify1Partition(
@@ -112,11 +114,12 @@ class Verification:
                             verify1.SerializeToString())
         return verify1
 
-    def _load(self, ref: pb.PartitionRef, packets: list[bytes | None], replayed: list[bool]):
+    def _load(self, ref: pb.PartitionRef, packets: list[bytes | None], verdicts: list[int]):
         """Decrypts, parses and evaluates every report once, at the partition's point; a share
-        this server has seen before is not even decrypted (REPLAYED)."""
-        rejected = [outcome.REPLAYED_SHARE if r else outcome.BAD_ENCODING if p is None else None
-                    for p, r in zip(packets, replayed, strict=True)]
+        the anti-replay refused (seen before, or of a date out of the window) is not even
+        decrypted."""
+        rejected = [anti_replay.REFUSED.get(v) or (outcome.BAD_ENCODING if p is None else None)
+                    for p, v in zip(packets, verdicts, strict=True)]
         if all(r is not None for r in rejected):
             return None, rejected
         config = self.keys.config(ref.batch_id)

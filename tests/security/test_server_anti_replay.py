@@ -9,6 +9,8 @@ agree on the reason (REPLAYED).
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import json
 
 import pytest
@@ -22,7 +24,7 @@ from services.protocol.layout import BatchKey
 from tests.services.harness import BATCH, DATE, Cluster
 
 KEY = BatchKey(BATCH, DATE)
-OTHER_DATE = "2026-11-21"
+OTHER_DATE = (dt.date.fromisoformat(DATE) + dt.timedelta(days=1)).isoformat()
 
 
 @pytest.fixture
@@ -159,3 +161,33 @@ def test_invalid_partition_ids_are_refused(cluster, pid):
         report_count=1, schema_version=1)
     with pytest.raises(PartitionMismatch, match="invalid partition id"):
         Verification(cluster.contexts["verifier-A"]).on_partition(notice)
+
+
+@pytest.mark.parametrize("date", ["9999-12-31", "0001-01-03", "2020-01-01"])
+def test_a_partition_of_a_date_out_of_the_window_counts_nothing(cluster, date):
+    """Ingest's word on dates is not trusted either: a copy labelled with a date outside the
+    anti-replay window (where the original's shard would be gone, or one in the far future
+    that no window ever reaches again) is refused by each server itself."""
+    key = BatchKey(BATCH, date)
+    # Written as an ingest that lies about dates would write them (ingest refuses them too).
+    reports = [dataclasses.replace(r, date=date) for i in range(1, 4) for r in pings.parse(
+        cluster.ping(f"doc-{i}", _values(i)), {}, {BATCH: 8})[0]]
+    PartitionWriter(cluster.contexts["ingest"]).write(key, "p1", reports)
+    cluster.run_servers()
+    for server in "AB":
+        assert _reports(cluster, server, key) == {
+            "verified": 3, "valid": 0, "late": 0, "rejected": {"DATE_OUT_OF_WINDOW": 3}}
+
+
+def test_the_verdict_of_a_partition_is_kept_across_the_window_moving(cluster, tmp_path):
+    """A partition retried after midnight gets the verdict stored at its first load."""
+    import datetime as dt_
+
+    from services.verifier.anti_replay import AntiReplay
+
+    index = AntiReplay(cluster.storage, "prio-a-private", retention_days=7)
+    day = dt_.datetime.fromisoformat(f"{DATE}T23:59:00+00:00")
+    first = index.decide(KEY, "p9", [5, 6, 5], now=day)
+    index.record(KEY, "p9", [5, 6, 5], first, [True, True, True])
+    later = index.decide(KEY, "p9", [5, 6, 5], now=day + dt_.timedelta(days=30))
+    assert first == later == [0, 0, 2]
