@@ -37,7 +37,7 @@ class ResumeSweep:
         while not stop.wait(self.settings.sweep_interval_seconds):
             try:
                 self.sweep()
-            except Exception:
+            except Exception:  # storage or broker hiccup: the next round retries
                 log.warning("resume sweep failed; next round retries", exc_info=True)
 
     def sweep(self) -> int:
@@ -57,7 +57,7 @@ class ResumeSweep:
         for key, pid, step in sorted(unfinished & self._unfinished):
             try:
                 self._resume(key, pid, step)
-            except Exception:
+            except Exception:  # one partition's failure must not stop the rest
                 log.warning("resume failed; next round retries",
                             extra={"partition_id": pid, "step": step}, exc_info=True)
                 continue
