@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -95,27 +96,28 @@ def check_prio_stream_command(argv: list[str], doc_commands: dict[str, set[str]]
     assert result.exit_code == 0, f"`prio-stream {argv[1]} --help` fails: {result.output}"
 
 
-def _install_docker_compose(target: Path) -> Path:
-    binary = target / "bin" / "docker-compose"
+def install_tool(target: Path, command: str, requirement: str, constraints: str = "") -> Path:
+    """`command` of PyPI's `requirement`, in a venv of its own at target (apart from the
+    project's pins); installed on first use, a failure fails the test."""
+    binary = target / "bin" / command
     if binary.exists():
         return binary
-    constraints = target.parent / "docker-compose-constraints.txt"
     target.parent.mkdir(parents=True, exist_ok=True)
-    constraints.write_text(DOCKER_COMPOSE_CONSTRAINTS)
+    env = dict(os.environ)
+    if constraints:
+        env["PIP_CONSTRAINT"] = str(target.parent / f"{target.name}-constraints.txt")
+        Path(env["PIP_CONSTRAINT"]).write_text(constraints)
     steps = [
         [sys.executable, "-m", "venv", str(target)],
-        [str(target / "bin" / "python"), "-m", "pip", "install", "--quiet",
-         f"docker-compose=={DOCKER_COMPOSE_VERSION}"],
+        [str(target / "bin" / "python"), "-m", "pip", "install", "--quiet", requirement],
     ]
-    env = {**os.environ, "PIP_CONSTRAINT": str(constraints)}
     for step in steps:
         done = subprocess.run(step, env=env, check=False, capture_output=True, text=True, timeout=600)
         if done.returncode != 0:
             shutil.rmtree(target, ignore_errors=True)
             pytest.fail(
-                f"cannot install docker-compose {DOCKER_COMPOSE_VERSION} (PyPI, with "
-                f"PIP_CONSTRAINT holding {DOCKER_COMPOSE_CONSTRAINTS.strip()!r}) into {target} "
-                f"to validate docker-compose.yml:\n{done.stderr[-3000:]}"
+                f"cannot install {requirement} (PyPI, with PIP_CONSTRAINT holding "
+                f"{constraints.strip()!r}) into {target}:\n{done.stderr[-3000:]}"
             )
     return binary
 
@@ -128,4 +130,16 @@ def docker_compose() -> Path:
     given = os.environ.get("DOCKER_COMPOSE")
     if given:
         return Path(given)
-    return _install_docker_compose(TOOLS_DIR / "docker-compose")
+    return install_tool(TOOLS_DIR / "docker-compose", "docker-compose",
+                        f"docker-compose=={DOCKER_COMPOSE_VERSION}", DOCKER_COMPOSE_CONSTRAINTS)
+
+
+@pytest.fixture(scope="session")
+def checkov() -> Path:
+    """checkov as pinned by pyproject's `checkov` extra, in its own venv (.venv/tools/): it pins
+    packaging<24 and ships an old python-hcl2 fork as `hcl2`, which the project's pins refuse."""
+    extras = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    [requirement] = extras["checkov"]
+    # the version in the folder's name: a new pin gets a new venv, not the old binary
+    return install_tool(TOOLS_DIR / requirement.replace("==", "-"), "checkov", requirement)
