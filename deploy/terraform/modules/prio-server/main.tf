@@ -105,6 +105,8 @@ locals {
     PUBLIC_KEY_HEX_EXTERNAL = var.peer_public_key_hex
     MIN_BATCH_SIZE          = tostring(var.min_batch_size)
     MAX_DELIVERY_ATTEMPTS   = tostring(var.max_delivery_attempts)
+    REPLAY_RETENTION_DAYS   = tostring(var.replay_retention_days)
+    PING_CLOCK_SKEW_SECONDS = tostring(var.clock_skew_seconds)
     TRANSPORT               = "pubsub"
     STORAGE                 = "gcs"
     PUSH_AUTH               = "oidc"

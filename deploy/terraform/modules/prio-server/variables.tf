@@ -215,3 +215,19 @@ variable "deletion_protection" {
   type        = bool
   default     = true
 }
+
+variable "replay_retention_days" {
+  description = "The anti-replay window (REPLAY_RETENTION_DAYS): a share seen within this many days is REPLAYED; partitions dated before it are refused. The verifier holds 8 bytes per report of the window in memory; keep intermediate_retention_days above it."
+  type        = number
+  default     = 7
+  validation {
+    condition     = var.replay_retention_days >= 1
+    error_message = "replay_retention_days must be at least 1."
+  }
+}
+
+variable "clock_skew_seconds" {
+  description = "How far ahead of this server's clock a partition's submission date may be (PING_CLOCK_SKEW_SECONDS)."
+  type        = number
+  default     = 600
+}
