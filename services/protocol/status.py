@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
 
@@ -145,11 +147,43 @@ def batches(storage: Storage, settings: Settings) -> list[BatchKey]:
     return layout.batches_under(storage.list(settings.inbox_bucket, "raw/"))
 
 
+BATCH_ID_RULE = (f"batch id must be 1 to {layout.MAX_BATCH_ID} printable characters, "
+                 "without '/' and not starting with '.'")
+DATE_RULE = "submission date must be a calendar date YYYY-MM-DD"
+_ASCII_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # \d would take other scripts' digits
+
+
 def batch_key(batch_id: str, date: str) -> BatchKey:
+    """The batch an admin path names; 400 with the rule it breaks (paths are caller input)."""
+    try:
+        if not _ASCII_DATE.fullmatch(date):
+            raise ValueError
+        dt.date.fromisoformat(date)
+    except ValueError:
+        raise fastapi.HTTPException(400, DATE_RULE) from None
     try:
         return BatchKey(batch_id, date)
-    except ValueError as error:
-        raise fastapi.HTTPException(status_code=400, detail=str(error)) from None
+    except ValueError:  # the date is valid: the batch id is not
+        raise fastapi.HTTPException(400, BATCH_ID_RULE) from None
+
+
+def configured_key(batch_id: str, date: str, settings: Settings) -> BatchKey:
+    """batch_key, for a batch of DATA_CONFIG only (404 otherwise): what state changes take."""
+    key = batch_key(batch_id, date)
+    if key.batch_id not in (settings.data_config or {}):
+        raise fastapi.HTTPException(404, f"batch id {key.batch_id!r} is not in DATA_CONFIG")
+    return key
+
+
+def refuse_unfinished_day(key: BatchKey, force: bool) -> None:
+    """A close is final: reports of its day arriving later are LATE. Closing a day that is not
+    over (UTC) needs force; the scheduled close only ever closes days past their grace."""
+    today = dt.datetime.now(dt.UTC).date()
+    if not force and dt.date.fromisoformat(key.date) >= today:
+        raise fastapi.HTTPException(409, (
+            f"{key.date} is not over yet (today is {today.isoformat()} UTC): reports still "
+            f"arriving would be counted LATE, and a close cannot be undone; add ?force=true to "
+            f"close it now"))
 
 
 def router(ctx, close: Callable[[BatchKey], dict] | None = None,
@@ -175,7 +209,10 @@ def router(ctx, close: Callable[[BatchKey], dict] | None = None,
 
     if close is not None:
         @api.post("/batches/{batch_id}/{date}/close")
-        def close_batch(batch_id: str, date: str) -> dict:
-            return close(batch_key(batch_id, date))
+        def close_batch(batch_id: str, date: str, force: bool = False) -> dict:
+            """Closes the batch date now (leader only). A date not over yet needs force=true."""
+            key = configured_key(batch_id, date, ctx.settings)
+            refuse_unfinished_day(key, force)
+            return close(key)
 
     return api

@@ -157,11 +157,12 @@ def _run_pipeline(deployment: Deployment, services: dict, storage, services_list
     _wait(verified, 120, "verification of every report on both servers", services_list)
     for key in keys:
         closed = httpx.post(f"{services[('aggregator', 'A')].url}/batches/{key.batch_id}/"
-                            f"{key.date}/close", timeout=60)
+                            f"{key.date}/close", params={"force": "true"}, timeout=60)
         assert closed.status_code == 200, closed.text
     refused = httpx.post(f"{services[('aggregator', 'B')].url}/batches/e2e-0/{DATE}/close",
-                         timeout=60)
+                         params={"force": "true"}, timeout=60)
     assert refused.status_code == 409
+    assert refused.json() == {"detail": "only the leader (server A) closes batches"}
 
     def published() -> bool:
         return all(_get(services[("publisher", s)], f"/batches/{k.batch_id}/{k.date}")["published"]
