@@ -194,20 +194,25 @@ class BatchCloser:
         the last partitions still in verification). Idempotent: a closed batch is skipped."""
         if not self.is_leader:
             raise fastapi.HTTPException(409, "only the leader (server A) closes batches")
-        now = now or dt.datetime.now(dt.UTC)
-        grace = dt.timedelta(seconds=self.settings.close_grace_seconds)
-        closed, waiting = [], []
+        # Counted back from now, so that no date's day end is computed: 9999-12-31 + 1 day
+        # does not fit a datetime.
+        cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(
+            days=1, seconds=self.settings.close_grace_seconds)
+        closed, waiting, failed = [], [], []
         for key in status.batches(self.storage, self.settings):
-            day_end = dt.datetime.fromisoformat(key.date).replace(tzinfo=dt.UTC) + dt.timedelta(
-                days=1)
-            if now < day_end + grace or self._read_close(key) is not None:
-                continue
+            batch = {"batch_id": key.batch_id, "submission_date": key.date}
             try:
+                if key.date > cutoff.date().isoformat() or self._read_close(key) is not None:
+                    continue
                 self.close(key)
-                closed.append({"batch_id": key.batch_id, "submission_date": key.date})
+                closed.append(batch)
             except fastapi.HTTPException:
-                waiting.append({"batch_id": key.batch_id, "submission_date": key.date})
-        return {"closed": closed, "nothing_aggregated_yet": waiting}
+                waiting.append(batch)
+            except Exception as error:  # one batch's failure must not stop the others
+                log.warning("batch not closed; the next round tries again",
+                            extra={**batch, "error": type(error).__name__}, exc_info=True)
+                failed.append({**batch, "error": type(error).__name__})
+        return {"closed": closed, "nothing_aggregated_yet": waiting, "errors": failed}
 
     def scheduled_close(self, stop: threading.Event) -> None:
         """The schedule where a process runs continuously (worker); Cloud Run's is Cloud
