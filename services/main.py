@@ -89,9 +89,15 @@ def worker(name: str) -> None:
 
 
 @cli.command()
-@click.option("--project-a", default="prio-a", show_default=True)
-@click.option("--project-b", default="prio-b", show_default=True)
-@click.option("--project-ingest", default="prio-ingest", show_default=True)
+@click.option("--project-a", default=None,
+              help="Server A's project. Default: PROJECT_ID (or PEER_PROJECT_ID when "
+                   "SERVER_ID=B), else prio-a.")
+@click.option("--project-b", default=None,
+              help="Server B's project. Default: as --project-a, for B; else prio-b.")
+@click.option("--project-ingest", default=None,
+              help="The ingest project. Default: INGEST_PROJECT_ID (prio-ingest).")
+@click.option("--bucket", "extra_buckets", multiple=True,
+              help="Another bucket to create (repeatable).")
 @click.option("--push-url-template", default=None,
               help="Push subscriptions to this URL instead of pull, e.g. "
                    "'http://{server}-{service}:8080/push/{subscription}' "
@@ -100,20 +106,22 @@ def worker(name: str) -> None:
 @click.option("--max-backoff", default=600.0, show_default=True, help="Retry policy, seconds.")
 @click.option("--ack-deadline", default=60.0, show_default=True, help="Seconds.")
 @click.option("--buckets/--no-buckets", default=True, show_default=True,
-              help="Create prio-{a,b}-{inbox,private} in STORAGE too.")
-def setup(project_a, project_b, project_ingest, push_url_template, min_backoff, max_backoff,
-          ack_deadline, buckets) -> None:
-    """Create topics, subscriptions and buckets of both servers and ingest (idempotent)."""
+              help="Create the buckets the settings name in STORAGE too: INBOX_BUCKET, "
+                   "PRIVATE_BUCKET, PEER_INBOX_BUCKET, the peer's private bucket (prio-<peer>-"
+                   "private: no setting names it), INGEST_BUCKET and STAGING_BUCKETS.")
+def setup(project_a, project_b, project_ingest, extra_buckets, push_url_template, min_backoff,
+          max_backoff, ack_deadline, buckets) -> None:
+    """Create the topics, subscriptions and buckets the settings name (idempotent)."""
     from services.common.factory import make_storage
-    from services.common.provision import Deployment, SubscriptionPolicy, provision
+    from services.common.provision import SubscriptionPolicy, deployment_of, provision
     from services.common.pubsub import PubSubAdmin
 
     settings = _settings()
     if settings.transport != "pubsub":
         raise click.ClickException("setup creates Pub/Sub resources: set TRANSPORT=pubsub")
+    deployment = deployment_of(settings, project_a, project_b, project_ingest, extra_buckets)
     created = provision(
-        PubSubAdmin.for_emulator(settings.pubsub_emulator_host),
-        Deployment(project_a, project_b, project_ingest),
+        PubSubAdmin.for_emulator(settings.pubsub_emulator_host), deployment,
         SubscriptionPolicy(settings.max_delivery_attempts, min_backoff, max_backoff,
                            ack_deadline, push_url_template, settings.push_service_account),
         make_storage(settings) if buckets else None,

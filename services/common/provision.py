@@ -19,6 +19,22 @@ class Deployment:
                                 topology.INGEST_BUCKET)
 
 
+def deployment_of(settings, project_a: str | None = None, project_b: str | None = None,
+                  project_ingest: str | None = None, extra_buckets: Iterable[str] = ()
+                  ) -> Deployment:
+    """The names the settings give (one side's settings: SERVER_ID's own project and buckets,
+    the peer's project and inbox), what the arguments override, and defaults for the rest."""
+    peer = "a" if settings.server_id == "B" else "b"
+    own_project, peer_project = settings.project_id, settings.peer_project_id
+    projects = {"a": own_project, "b": peer_project} if peer == "b" else {
+        "a": peer_project, "b": own_project}
+    buckets = [settings.inbox_bucket, settings.private_bucket, settings.peer_inbox_bucket,
+               topology.server_buckets(peer)[1], settings.ingest_bucket,
+               *getattr(settings, "staging_buckets", ()), *extra_buckets]
+    return Deployment(project_a or projects["a"], project_b or projects["b"],
+                      project_ingest or settings.ingest_project_id, tuple(_unique(buckets)))
+
+
 @dataclasses.dataclass(frozen=True)
 class SubscriptionPolicy:
     max_delivery_attempts: int = 5
@@ -66,7 +82,8 @@ def provision(admin, deployment: Deployment, policy: SubscriptionPolicy,
                 created.append(f"subscription {project}/{inspect}")
     if storage is not None:
         for bucket in deployment.buckets:
-            storage.ensure_bucket(bucket)
+            if storage.ensure_bucket(bucket):
+                created.append(f"bucket {bucket}")
     return created
 
 

@@ -34,11 +34,13 @@ class GcsStorage(Storage):
     def _blob(self, bucket: str, name: str) -> storage.Blob:
         return self.client.bucket(bucket).blob(name)
 
-    def ensure_bucket(self, bucket: str) -> None:
+    def ensure_bucket(self, bucket: str) -> bool:
+        """Creates the bucket if missing; True if this call created it."""
         try:
             self.client.create_bucket(bucket)
         except exceptions.Conflict:
-            pass
+            return False
+        return True
 
     def create(self, bucket: str, name: str, data: bytes) -> bool:
         try:

@@ -27,8 +27,13 @@ class LocalStorage(Storage):
             raise ValueError(f"invalid object name {name!r}")
         return self.root / bucket / name
 
-    def ensure_bucket(self, bucket: str) -> None:
-        self._path(bucket, "x").parent.mkdir(parents=True, exist_ok=True)
+    def ensure_bucket(self, bucket: str) -> bool:
+        """Creates the bucket (folder) if missing; True if this call created it."""
+        folder = self._path(bucket, "x").parent
+        if folder.is_dir():
+            return False
+        folder.mkdir(parents=True, exist_ok=True)
+        return True
 
     def create(self, bucket: str, name: str, data: bytes) -> bool:
         path = self._path(bucket, name)

@@ -39,13 +39,41 @@ def test_setup_creates_everything_once(pubsub_emulator, gcs_emulator, unique_pro
     assert f"created subscription {unique_projects.ingest}/prio-pings-ingest" in lines
     assert f"created topic {unique_projects.ingest}/prio-pings-dead-letter" in lines
     # 2 x (7 topics + 6 dead-letter topics + 6 + 6 subscriptions) + ingest (2 topics + 2 subs)
-    assert len([line for line in lines if line.startswith("created ")]) == 2 * 25 + 4
+    assert len([line for line in lines if line.startswith(("created topic",
+                                                           "created subscription"))]) == 2 * 25 + 4
     again = runner.invoke(cli, _setup_args(unique_projects))
     assert again.exit_code == 0 and again.output.strip() == "0 created, the rest already existed"
     from services.common.storage_gcs import GcsStorage
 
     buckets = {b.name for b in GcsStorage("x", gcs_emulator.host).client.list_buckets()}
     assert {"prio-a-inbox", "prio-a-private", "prio-b-inbox", "prio-b-private"} <= buckets
+
+
+def test_setup_creates_the_names_the_settings_give(pubsub_emulator, gcs_emulator,
+                                                  unique_projects, unique_name, monkeypatch):
+    """Server B's settings name its own project and buckets and the peer's; setup creates
+    exactly those (and the peer's private bucket, which no setting of B names)."""
+    names = {"INBOX_BUCKET": unique_name("b-in"), "PRIVATE_BUCKET": unique_name("b-priv"),
+             "PEER_INBOX_BUCKET": unique_name("a-in"), "INGEST_BUCKET": unique_name("ing"),
+             "STAGING_BUCKETS": unique_name("stage")}
+    for name, value in {**names, "SERVER_ID": "B", "PROJECT_ID": unique_projects.b,
+                        "PEER_PROJECT_ID": unique_projects.a,
+                        "INGEST_PROJECT_ID": unique_projects.ingest}.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(cli, ["setup", "--min-backoff", "0.1", "--max-backoff", "1"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    for project in (unique_projects.a, unique_projects.b):
+        assert f"created topic {project}/prio-partitions" in lines
+    assert f"created subscription {unique_projects.ingest}/prio-pings-ingest" in lines
+    created = {line.removeprefix("created bucket ") for line in lines
+               if line.startswith("created bucket ")}
+    assert set(names.values()) <= created <= {*names.values(), "prio-a-private"}
+    assert not any("prio-b-inbox" in line or "prio-ingest " in line for line in lines)
+    from services.common.storage_gcs import GcsStorage
+
+    existing = {b.name for b in GcsStorage("x", gcs_emulator.host).client.list_buckets()}
+    assert set(names.values()) <= existing
 
 
 def test_setup_subscriptions_dead_letter_after_max_attempts(pubsub_emulator, gcs_emulator,
