@@ -459,3 +459,40 @@ def test_example_tfvars_sets_public_values_only(example):
     assert assigned <= set(declared(example))
     assert {name for name, spec in declared(example).items() if "default" not in spec} <= assigned
     assert not [name for name in assigned if "private" in name or "secret" in name]
+
+
+def test_admin_settings_reach_every_service(server, ingest):
+    """ADMIN_AUTH=oidc with an audience each service's Cloud Run also accepts, OPERATORS and
+    READERS from variables; the scheduler's close-due carries a token the app lets through."""
+    env = locals_of(server)["env_common"]
+    assert env["ADMIN_AUTH"] == "oidc"
+    assert env["ADMIN_AUDIENCE"] == "${local.admin_audience}"
+    assert env["OPERATORS"] == '${join(",", local.operators)}'
+    assert env["READERS"] == '${join(",", var.readers)}'
+    assert locals_of(server)["operators"] == \
+        "${concat(var.operators, google_service_account.scheduler[*].email)}"
+    run = resources(server, "google_cloud_run_v2_service")["service"]
+    assert run["custom_audiences"] == ["${local.push_audience[each.key]}",
+                                       "${local.admin_audience}"]
+    job = resources(server, "google_cloud_scheduler_job")["batch_close"]
+    assert block(block(job, "http_target"), "oidc_token")["audience"] == \
+        "${local.admin_audience}"
+    ingest_env = locals_of(ingest)["env"]
+    assert "ADMIN_AUTH                = \"oidc\"" in source_text(INGEST)
+    assert 'OPERATORS                 = join(",", var.operators)' in source_text(INGEST)
+    assert 'READERS                   = join(",", var.readers)' in source_text(INGEST)
+    assert "local.admin_audience" in str(ingest_env)
+    ingest_run = resources(ingest, "google_cloud_run_v2_service")["ingest"]
+    assert ingest_run["custom_audiences"] == ["${local.push_audience}", "${local.admin_audience}"]
+    for module in (server, ingest):
+        assert {"operators", "readers", "admin_audience"} <= set(declared(module))
+        assert '"prio-stream:${var.project_id}:admin"' in locals_of(module)["admin_audience"]
+
+
+def test_the_example_passes_operators_and_readers_to_every_party(example):
+    modules = {}
+    for item in example["module"]:
+        modules.update(item)
+    for name, key in (("server_a", "a"), ("server_b", "b"), ("ingest", "ingest")):
+        assert modules[name]["operators"] == f'${{lookup(var.operator_emails, "{key}", [])}}'
+        assert modules[name]["readers"] == f'${{lookup(var.reader_emails, "{key}", [])}}'

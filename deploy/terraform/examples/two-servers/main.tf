@@ -34,6 +34,8 @@ module "server_a" {
   peer_service_accounts  = module.server_b.service_accounts
   ingest_service_account = module.ingest.service_account
   operator_members       = var.operators_a
+  operators              = lookup(var.operator_emails, "a", [])
+  readers                = lookup(var.reader_emails, "a", [])
   batch_close_schedule   = var.batch_close_schedule
 }
 
@@ -58,6 +60,8 @@ module "server_b" {
   peer_service_accounts  = module.server_a.service_accounts
   ingest_service_account = module.ingest.service_account
   operator_members       = var.operators_b
+  operators              = lookup(var.operator_emails, "b", [])
+  readers                = lookup(var.reader_emails, "b", [])
 }
 
 module "ingest" {
@@ -71,6 +75,8 @@ module "ingest" {
   delivery         = var.ingest_delivery
   pings_publishers = var.pings_publishers
   operator_members = var.operators_ingest
+  operators        = lookup(var.operator_emails, "ingest", [])
+  readers          = lookup(var.reader_emails, "ingest", [])
 
   server_a = { project_id = var.project_a, inbox_bucket = local.server_a_buckets.inbox }
   server_b = { project_id = var.project_b, inbox_bucket = local.server_b_buckets.inbox }

@@ -92,3 +92,15 @@ variable "operators_ingest" {
   type        = list(string)
   default     = []
 }
+
+variable "operator_emails" {
+  description = "OPERATORS of each party (keys a, b, ingest): emails that may change state through the admin routes. They also need to be among the party's IAM operators to reach the service."
+  type        = map(list(string))
+  default     = {}
+}
+
+variable "reader_emails" {
+  description = "READERS of each party (keys a, b, ingest): emails that may read through the admin routes."
+  type        = map(list(string))
+  default     = {}
+}

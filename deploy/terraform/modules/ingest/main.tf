@@ -14,6 +14,8 @@ locals {
   push          = var.delivery == "push"
   pubsub_agent  = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
   push_audience = "prio-stream:${var.project_id}:ingest"
+  # Admin routes (import, status) take a Google ID token for this audience (OPERATORS/READERS).
+  admin_audience = coalesce(var.admin_audience, "prio-stream:${var.project_id}:admin")
 
   env = merge(
     {
@@ -35,6 +37,10 @@ locals {
       TRANSPORT                 = "pubsub"
       STORAGE                   = "gcs"
       OTEL_EXPORTER             = var.otel_exporter
+      ADMIN_AUTH                = "oidc"
+      ADMIN_AUDIENCE            = local.admin_audience
+      OPERATORS                 = join(",", var.operators)
+      READERS                   = join(",", var.readers)
     },
     local.push ? {
       PUSH_AUTH            = "oidc"
@@ -187,7 +193,7 @@ resource "google_cloud_run_v2_service" "ingest" {
   location            = var.region
   name                = "prio-ingest"
   ingress             = "INGRESS_TRAFFIC_ALL"
-  custom_audiences    = [local.push_audience]
+  custom_audiences    = [local.push_audience, local.admin_audience]
   deletion_protection = var.deletion_protection
 
   template {

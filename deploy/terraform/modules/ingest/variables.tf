@@ -179,3 +179,21 @@ variable "replay_retention_days" {
   type        = number
   default     = 7
 }
+
+variable "operators" {
+  description = "OPERATORS: emails (users or service accounts) whose Google ID token may call every admin route, state-changing ones included. Each also needs run.invoker (operator_members)."
+  type        = list(string)
+  default     = []
+}
+
+variable "readers" {
+  description = "READERS: emails whose Google ID token may call the read-only admin routes (GET). Each also needs run.invoker (operator_members)."
+  type        = list(string)
+  default     = []
+}
+
+variable "admin_audience" {
+  description = "ADMIN_AUDIENCE: the audience admin tokens are minted for, also a custom audience of the Cloud Run services. Default: prio-stream:PROJECT_ID:admin."
+  type        = string
+  default     = null
+}

@@ -61,6 +61,10 @@ locals {
   leader        = var.server_id == "A"
   pubsub_agent  = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
   push_audience = { for s in local.services : s => "prio-stream:${var.project_id}:${s}" }
+  # Admin routes take a Google ID token for this audience from an email of OPERATORS/READERS.
+  admin_audience = coalesce(var.admin_audience, "prio-stream:${var.project_id}:admin")
+  # The scheduler's close-due changes state: its account is an operator (of the leader only).
+  operators = concat(var.operators, google_service_account.scheduler[*].email)
 
   own_publish_grants = merge([
     for service, topics in local.own_publish : {
@@ -110,6 +114,10 @@ locals {
     TRANSPORT               = "pubsub"
     STORAGE                 = "gcs"
     PUSH_AUTH               = "oidc"
+    ADMIN_AUTH              = "oidc"
+    ADMIN_AUDIENCE          = local.admin_audience
+    OPERATORS               = join(",", local.operators)
+    READERS                 = join(",", var.readers)
     OTEL_EXPORTER           = var.otel_exporter
   }
 }

@@ -5,7 +5,7 @@ resource "google_cloud_run_v2_service" "service" {
   location            = var.region
   name                = "prio-${each.key}"
   ingress             = "INGRESS_TRAFFIC_ALL" # Pub/Sub push; every call needs an IAM-checked token
-  custom_audiences    = [local.push_audience[each.key]]
+  custom_audiences    = [local.push_audience[each.key], local.admin_audience]
   deletion_protection = var.deletion_protection
 
   template {

@@ -23,7 +23,7 @@ resource "google_cloud_scheduler_job" "batch_close" {
 
     oidc_token {
       service_account_email = google_service_account.scheduler[0].email
-      audience              = google_cloud_run_v2_service.service["aggregator"].uri
+      audience              = local.admin_audience # a custom audience the app checks too
     }
   }
 }

@@ -231,3 +231,21 @@ variable "clock_skew_seconds" {
   type        = number
   default     = 600
 }
+
+variable "operators" {
+  description = "OPERATORS: emails (users or service accounts) whose Google ID token may call every admin route, state-changing ones included. Each also needs run.invoker (operator_members)."
+  type        = list(string)
+  default     = []
+}
+
+variable "readers" {
+  description = "READERS: emails whose Google ID token may call the read-only admin routes (GET). Each also needs run.invoker (operator_members)."
+  type        = list(string)
+  default     = []
+}
+
+variable "admin_audience" {
+  description = "ADMIN_AUDIENCE: the audience admin tokens are minted for, also a custom audience of the Cloud Run services. Default: prio-stream:PROJECT_ID:admin."
+  type        = string
+  default     = null
+}
