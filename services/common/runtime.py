@@ -49,6 +49,8 @@ class ServiceDefinition:
     # Runs on shutdown while deliveries can still be acked (before the subscriptions stop):
     # ingest writes the partitions it holds, so that their pings' acks go out.
     drain: Callable[[], None] | None = None
+    # subscription -> its own cap on push bodies (push.BodyLimit); others take Pub/Sub's.
+    push_limits: dict[str, push.BodyLimit] = field(default_factory=dict)
 
 
 def build_context(settings: Settings, service_name: str = "prio-stream") -> ServiceContext:
@@ -198,7 +200,7 @@ def build_app(
         lifespan=lifespan,
     )
     app.include_router(push.router(Dispatcher(definition, ctx), set(definition.handlers),
-                                   ctx.settings))
+                                   ctx.settings, definition.push_limits))
     checks = {
         "storage": lambda: admin.check_storage(ctx, definition.name),
         **definition.heartbeat_checks,

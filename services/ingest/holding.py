@@ -22,7 +22,7 @@ import uuid
 
 from opentelemetry import trace
 
-from services.common import telemetry
+from services.common import errors, telemetry
 from services.ingest.partitions import PartitionWriter, classify, rejection_outcomes
 from services.ingest.pings import Rejection, Report
 from services.protocol import retry
@@ -93,10 +93,11 @@ class Holding:
     def submit(self, reports: list[Report], rejections: list[Rejection]) -> Ticket:
         ticket = Ticket()
         ping = telemetry.current_context()  # the ping's consumer span
+        rejections = list(rejections)
         with self._lock:
             self._last_arrival = time.monotonic()
             for report in reports:
-                rejections = [*rejections, *self._add(report, ticket, ping)]
+                rejections.extend(self._add(report, ticket, ping))
             if rejections:
                 self._outcomes.update(rejection_outcomes(rejections))
                 self._hold(ticket, self._outcome_tickets)
@@ -174,10 +175,9 @@ class Holding:
                 links=partition.links, root=True) as span:
             try:
                 duplicates = retry.call(lambda: self.writer.write(partition.key, pid, reports),
-                                        self.settings, "partition write", retry_on=(Exception,))
-            except Exception as error:
-                log.exception("partition not written; its pings will be redelivered",
-                              extra={"partition_id": pid})
+                                        self.settings, "partition write")
+            except Exception as error:  # noqa: BLE001 - logged with its reason; pings nacked
+                _log_failure("partition not written", error, partition_id=pid)
                 span.record_exception(error)
                 span.set_status(trace.StatusCode.ERROR, "partition not written")
                 self._release(partition.tickets, failed=True)
@@ -209,9 +209,9 @@ class Holding:
         flush_id = partition_id()  # one name for every try: a retried write stays create-only
         try:
             retry.call(lambda: self.writer.record_outcomes(flush_id, outcomes),
-                       self.settings, "ingest outcomes", retry_on=(Exception,))
-        except Exception:
-            log.exception("ingest outcomes not recorded; their pings will be redelivered")
+                       self.settings, "ingest outcomes")
+        except Exception as error:  # noqa: BLE001 - logged with its reason; pings nacked
+            _log_failure("ingest outcomes not recorded", error)
             self._release(tickets, failed=True)
             return
         self._release(tickets, failed=False)
@@ -228,6 +228,19 @@ class Holding:
                     settled.append(ticket)
         for ticket in settled:
             ticket.settle()
+
+
+def _log_failure(what: str, error: Exception, **extra) -> None:
+    """Only transient storage and transport errors are retried (RETRY_LIMIT times): anything
+    else fails the same way again, so its pings are nacked at once, to be redelivered and,
+    failing each time, dead-lettered after MAX_DELIVERY_ATTEMPTS."""
+    extra["error"] = type(error).__name__
+    if errors.is_transient(error):
+        log.error(f"{what} after every retry; its pings will be redelivered", extra=extra,
+                  exc_info=error)
+    else:
+        log.error(f"{what}: {type(error).__name__} cannot succeed on retry; its pings are "
+                  "nacked at once", extra=extra, exc_info=error)
 
 
 def partition_id() -> str:

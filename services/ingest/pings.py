@@ -1,8 +1,14 @@
 """Firefox "prio" pings: the envelope checks and the reports a ping carries.
 
 `payload.prioData[i] = {"encoding": batch_id, "prio": {"a": base64, "b": base64}}`; one
-report per entry. A report's id derives from the ping's document id and the batch id, so a
-redelivered ping yields the same ids and is recognised as a duplicate.
+report per configured batch id (the first entry naming it). A report's id derives from the
+ping's document id and the batch id, so a redelivered ping yields the same ids and is
+recognised as a duplicate.
+
+A ping is hostile until checked, and every check is linear in its bytes: the body size
+(PING_MAX_BYTES), then its JSON depth and number lengths before anything is built from it,
+then its date (inside the anti-replay window). Whatever a ping holds, it yields at most one
+report per configured batch id and one rejection per reason it earned.
 """
 
 from __future__ import annotations
@@ -12,13 +18,23 @@ import binascii
 import dataclasses
 import datetime as dt
 import hashlib
+import itertools
 import json
+import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
+from services.common.config import Settings
 from services.protocol import outcome
 
 _REPORT_NAMESPACE = uuid.UUID("0b0c1f7e-5a55-4c8e-8f36-7e4f3c2a9d10")
+_DEFAULTS = Settings.model_fields
+# A Firefox ping is five levels deep and its numbers are short. Past these, json.loads would
+# recurse until RecursionError, or refuse a long integer with ValueError: never a rejection.
+MAX_DEPTH = 32
+MAX_NUMBER_CHARS = 40
+_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,7 +69,36 @@ def report_id(document_id: str, batch_id: str) -> str:
     return str(uuid.uuid5(_REPORT_NAMESPACE, f"{document_id}\n{batch_id}"))
 
 
-def submission_date(attributes: Mapping[str, str], ping: Mapping) -> str:
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """What ingest takes of one ping (PING_MAX_BYTES, PING_CLOCK_SKEW_SECONDS and the
+    anti-replay window, REPLAY_RETENTION_DAYS)."""
+
+    max_bytes: int = _DEFAULTS["ping_max_bytes"].default
+    clock_skew_seconds: float = _DEFAULTS["ping_clock_skew_seconds"].default
+    retention_days: int = _DEFAULTS["replay_retention_days"].default
+
+    @classmethod
+    def of(cls, settings) -> Limits:
+        return cls(settings.ping_max_bytes, settings.ping_clock_skew_seconds,
+                   settings.replay_retention_days)
+
+    def admits(self, date: str, now: dt.datetime) -> bool:
+        """A date older than the window cannot be checked for replays (its shards are gone);
+        one ahead of the clock would open partitions for days to come. Date arithmetic runs
+        from today only, so 0001-01-01 and 9999-12-31 compare without overflow."""
+        today = now.date()
+        oldest = today - dt.timedelta(days=min(self.retention_days, (today - dt.date.min).days))
+        newest = (now + dt.timedelta(seconds=self.clock_skew_seconds)).date()
+        return oldest.isoformat() <= date <= newest.isoformat()
+
+
+class _TooLarge(Exception):
+    """The ping is over a bound of its structure."""
+
+
+def submission_date(attributes: Mapping[str, str], ping: Mapping, now: dt.datetime | None = None
+                    ) -> str:
     """The day the pipeline received the ping (gcp-ingestion's `submission_timestamp`)."""
     stamp = attributes.get("submission_timestamp") or ping.get("submission_timestamp")
     if isinstance(stamp, str) and len(stamp) >= 10:
@@ -61,26 +106,49 @@ def submission_date(attributes: Mapping[str, str], ping: Mapping) -> str:
             return dt.date.fromisoformat(stamp[:10]).isoformat()
         except ValueError:
             pass
-    return dt.datetime.now(dt.UTC).date().isoformat()
+    return (now or dt.datetime.now(dt.UTC)).date().isoformat()
 
 
-def parse(data: bytes, attributes: Mapping[str, str], batches: Mapping[str, int]
+def parse(data: bytes, attributes: Mapping[str, str], batches: Mapping[str, int],
+          limits: Limits = Limits(), now: dt.datetime | None = None
           ) -> tuple[list[Report], list[Rejection]]:
     """The ping's valid reports and a rejection (with its reason) for everything else."""
-    reports, rejections = _parse(data, attributes, batches)
-    base = hashlib.sha256(data).hexdigest()[:32]
-    return reports, [dataclasses.replace(r, id=f"{base}:{i}") for i, r in enumerate(rejections)]
+    now = now or dt.datetime.now(dt.UTC)
+    reports, rejections = _parse(data, attributes, batches, limits, now)
+    return reports, _identified(hashlib.sha256(data).hexdigest(), rejections)
 
 
-def _parse(data: bytes, attributes: Mapping[str, str], batches: Mapping[str, int]
-           ) -> tuple[list[Report], list[Rejection]]:
+def too_large(digest: str, now: dt.datetime | None = None) -> Rejection:
+    """A ping whose body was never held whole (a push over the cap), known by its digest: it
+    counts on the day it arrived, its own stamp unread."""
+    today = (now or dt.datetime.now(dt.UTC)).date().isoformat()
+    return _identified(digest, [Rejection("", today, outcome.TOO_LARGE)])[0]
+
+
+def _identified(digest: str, rejections: list[Rejection]) -> list[Rejection]:
+    # The same input delivered again gets the same ids: status counts it once.
+    return [dataclasses.replace(r, id=f"{digest[:32]}:{i}") for i, r in enumerate(rejections)]
+
+
+def _parse(data: bytes, attributes: Mapping[str, str], batches: Mapping[str, int],
+           limits: Limits, now: dt.datetime) -> tuple[list[Report], list[Rejection]]:
+    # Until the ping's own date is read and found inside the window, a rejection counts on
+    # the pipeline's date, or today: no hostile date becomes a partition or a record name.
+    received = submission_date(attributes, {}, now)
+    received = received if limits.admits(received, now) else now.date().isoformat()
+    if len(data) > limits.max_bytes:
+        return [], [Rejection("", received, outcome.TOO_LARGE)]
     try:
-        ping = json.loads(data)
+        ping = _load(data)
+    except _TooLarge:
+        return [], [Rejection("", received, outcome.TOO_LARGE)]
     except (json.JSONDecodeError, UnicodeDecodeError):
         ping = None
     if not isinstance(ping, dict):
-        return [], [Rejection("", submission_date(attributes, {}), outcome.NOT_JSON)]
-    date = submission_date(attributes, ping)
+        return [], [Rejection("", received, outcome.NOT_JSON)]
+    date = submission_date(attributes, ping, now)
+    if not limits.admits(date, now):
+        return [], [Rejection("", now.date().isoformat(), outcome.DATE_OUT_OF_WINDOW)]
     document_id = attributes.get("document_id") or ping.get("id")
     entries = (ping.get("payload") or {}).get("prioData") if isinstance(
         ping.get("payload"), dict) else None
@@ -88,24 +156,61 @@ def _parse(data: bytes, attributes: Mapping[str, str], batches: Mapping[str, int
         return [], [Rejection("", date, outcome.MISSING_DOCUMENT_ID)]
     if not isinstance(entries, list) or not entries:
         return [], [Rejection("", date, outcome.MISSING_PRIO_DATA)]
+    return _entries(entries, document_id, date, batches)
+
+
+def _load(data: bytes):
+    """json.loads, once the ping's depth is known to be small; numbers checked as met."""
+    text = data.decode("utf-8")
+    if _too_deep(text):
+        raise _TooLarge("nested too deep")
+    return json.loads(text, parse_int=_number(int), parse_float=_number(float))
+
+
+def _too_deep(text: str) -> bool:
+    """Whether the brackets outside strings nest deeper than MAX_DEPTH: linear, in the regex
+    engine but for one pass over the brackets alone (when there are enough to matter)."""
+    brackets = _NOT_BRACKETS.sub("", _STRINGS.sub("", text))
+    if brackets.count("[") + brackets.count("{") <= MAX_DEPTH:
+        return False
+    return max(itertools.accumulate(1 if c in "[{" else -1 for c in brackets)) > MAX_DEPTH
+
+
+def _number(kind):
+    def parse_number(text: str):
+        if len(text) > MAX_NUMBER_CHARS:
+            raise _TooLarge("number too long")
+        return kind(text)
+    return parse_number
+
+
+def _entries(entries: Iterable, document_id: str, date: str, batches: Mapping[str, int]
+             ) -> tuple[list[Report], list[Rejection]]:
+    """The first entry of each configured batch id is its report (or rejection); what else
+    the ping holds earns one rejection per reason: one ping, however long, costs a handful."""
     reports, rejections = [], []
+    taken: set[str] = set()
+    once: dict[str, str] = {}  # reason -> the batch it counts under ("": every batch)
     for entry in entries:
-        report, reason = _entry(entry, document_id, date, batches)
-        if report is not None:
-            reports.append(report)
+        batch_id = entry.get("encoding") if isinstance(entry, dict) else None
+        if not isinstance(entry, dict):
+            once.setdefault(outcome.MALFORMED_ENTRY, "")
+        elif not isinstance(batch_id, str) or batch_id not in batches:
+            once.setdefault(outcome.UNKNOWN_BATCH_ID, "")
+        elif batch_id in taken:
+            once.setdefault(outcome.EXTRA_ENTRY, batch_id)
         else:
-            batch_id = entry.get("encoding") if isinstance(entry, dict) else None
-            known = batch_id if isinstance(batch_id, str) and batch_id in batches else ""
-            rejections.append(Rejection(known, date, reason))
-    return reports, rejections
+            taken.add(batch_id)
+            report, reason = _entry(entry, batch_id, document_id, date)
+            if report is not None:
+                reports.append(report)
+            else:
+                rejections.append(Rejection(batch_id, date, reason))
+    return reports, [*rejections, *(Rejection(b, date, r) for r, b in once.items())]
 
 
-def _entry(entry, document_id: str, date: str, batches) -> tuple[Report | None, str]:
-    if not isinstance(entry, dict):
-        return None, outcome.MALFORMED_ENTRY
-    batch_id = entry.get("encoding")
-    if not isinstance(batch_id, str) or batch_id not in batches:
-        return None, outcome.UNKNOWN_BATCH_ID
+def _entry(entry: dict, batch_id: str, document_id: str, date: str
+           ) -> tuple[Report | None, str]:
     shares = entry.get("prio")
     if not isinstance(shares, dict) or not shares.get("a") or not shares.get("b"):
         return None, outcome.MISSING_SHARE

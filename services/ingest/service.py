@@ -7,6 +7,7 @@ import functools
 import logging
 from concurrent.futures import Future
 
+from services.common import push
 from services.common.runtime import ServiceContext, ServiceDefinition
 from services.common.transport import Message
 from services.ingest import pings, staged, status
@@ -14,6 +15,7 @@ from services.ingest.holding import Holding
 from services.ingest.partitions import PartitionWriter
 
 log = logging.getLogger("prio_stream.ingest")
+PINGS = "prio-pings-ingest"
 
 
 def build(ctx: ServiceContext) -> ServiceDefinition:
@@ -21,12 +23,19 @@ def build(ctx: ServiceContext) -> ServiceDefinition:
     writer = PartitionWriter(ctx)
     holding = Holding(writer, ctx.settings)
     batches = ctx.settings.data_config
+    limits = pings.Limits.of(ctx.settings)
 
     def on_ping(message: Message) -> Future:
-        reports, rejections = pings.parse(message.data, message.attributes, batches)
+        # Parsed here, on the handler's thread: the holding's lock is taken only to add the
+        # few reports and rejections a ping can yield.
+        reports, rejections = pings.parse(message.data, message.attributes, batches, limits)
         # Acked when the future settles: once the ping's reports (or their rejections) are
         # durable. No thread waits for it meanwhile.
         return holding.submit(reports, rejections).future
+
+    def on_oversized(body: push.Oversized) -> Future:
+        """A pushed ping over PING_MAX_BYTES: one TOO_LARGE rejection, acked once durable."""
+        return holding.submit([], [pings.too_large(body.digest)]).future
 
     def expire_anti_replay(stop) -> None:
         """Deletes anti-replay shards past REPLAY_RETENTION_DAYS (GCS lifecycle does too)."""
@@ -43,8 +52,10 @@ def build(ctx: ServiceContext) -> ServiceDefinition:
                                      ctx.settings.partition_max_bytes)
     return ServiceDefinition(
         name="ingest",
-        handlers={"prio-pings-ingest": on_ping},
+        handlers={PINGS: on_ping},
         router=status.router(ctx, import_files),
         background=[holding.run, expire_anti_replay],
         drain=holding.flush_all,
+        push_limits={PINGS: push.BodyLimit(push.envelope_limit(limits.max_bytes),
+                                           on_oversized)},
     )

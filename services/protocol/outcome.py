@@ -1,8 +1,8 @@
 """One taxonomy for reports not counted: every reason is a pb.Reason, on ingest and on both servers.
 
 Where each reason is decided (docs/guarantees.md):
-  ingest   NOT_JSON, MISSING_DOCUMENT_ID, MISSING_PRIO_DATA, MALFORMED_ENTRY, UNKNOWN_BATCH_ID,
-           MISSING_SHARE, BAD_ENCODING, REPLAYED
+  ingest   NOT_JSON, TOO_LARGE, DATE_OUT_OF_WINDOW, MISSING_DOCUMENT_ID, MISSING_PRIO_DATA,
+           MALFORMED_ENTRY, UNKNOWN_BATCH_ID, EXTRA_ENTRY, MISSING_SHARE, BAD_ENCODING, REPLAYED
   verifier the libprio reasons (DECRYPT_FAILED, BATCH_ID_MISMATCH, WRONG_SERVER_INDEX, ...,
            INVALID_PROOF), BAD_ENCODING, MISSING_PEER_PACKET
   status   LATE (verified after its batch closed), PEER_TIMEOUT (its batch closed before the
@@ -34,6 +34,9 @@ UNKNOWN_BATCH_ID = "UNKNOWN_BATCH_ID"
 MISSING_SHARE = "MISSING_SHARE"
 BAD_BASE64 = "BAD_ENCODING"
 REPLAYED = "REPLAYED"
+TOO_LARGE = "TOO_LARGE"  # a ping over a bound: body bytes, JSON depth, number length
+EXTRA_ENTRY = "EXTRA_ENTRY"  # the second and later entries of a ping for one batch id
+DATE_OUT_OF_WINDOW = "DATE_OUT_OF_WINDOW"  # ahead of the clock, or past REPLAY_RETENTION_DAYS
 # The servers' batch-level reasons.
 LATE = "LATE"
 PEER_TIMEOUT = "PEER_TIMEOUT"

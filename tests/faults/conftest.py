@@ -9,6 +9,7 @@ published counts, and on ingest and on both servers reports in = counted + rejec
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import os
 import signal
@@ -32,7 +33,8 @@ from services.protocol import layout
 
 N_DATA = 8
 BATCH = "faults-0"
-DATE = "2026-11-20"
+# Recent: ingest takes only dates inside REPLAY_RETENTION_DAYS (older pings are refused).
+DATE = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)).isoformat()
 SERVER_SERVICES = ("verifier", "aggregator", "publisher")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.faults.conftest import DATE
+
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
 
@@ -21,7 +23,7 @@ def test_every_message_delivered_twice_counts_each_report_once(deployment):
     d.wait_verified()
     # The scheduled close (Cloud Scheduler's call): idempotent.
     due = d.post("aggregator", "A", "/batches/close-due").json()
-    assert due["closed"] == [{"batch_id": "faults-0", "submission_date": "2026-11-20"}]
+    assert due["closed"] == [{"batch_id": "faults-0", "submission_date": DATE}]
     assert d.post("aggregator", "A", "/batches/close-due").json()["closed"] == []
     assert d.post("aggregator", "B", "/batches/close-due").status_code == 409
     d.wait_state("published", timeout=180)

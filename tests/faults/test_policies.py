@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 
 import pytest
@@ -13,7 +14,7 @@ from services.protocol import layout
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 from tests.faults.conftest import BATCH, DATE  # noqa: E402
 
-LATER = "2026-11-21"
+LATER = (dt.date.fromisoformat(DATE) + dt.timedelta(days=1)).isoformat()
 GARBAGE = b"\xff not a protobuf"
 
 

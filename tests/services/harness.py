@@ -4,6 +4,7 @@ each `pump` pulls what a subscription holds and runs the service's handler on it
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 
 import libprio_ctypes as prio
@@ -18,7 +19,8 @@ from services.ingest import pings
 
 N_DATA = 8
 BATCH = "test-0"
-DATE = "2026-11-20"
+# Recent: ingest takes only dates inside REPLAY_RETENTION_DAYS (older pings are refused).
+DATE = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)).isoformat()
 
 
 class Cluster:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import datetime as dt
 import json
 import threading
 
@@ -19,6 +20,7 @@ from services.protocol.layout import BatchKey
 from tests.services.harness import BATCH, DATE, Cluster
 
 KEY = BatchKey(BATCH, DATE)
+NEXT_DAY = (dt.date.fromisoformat(DATE) + dt.timedelta(days=1)).isoformat()
 BATCHES = {BATCH: 8}
 
 
@@ -51,18 +53,18 @@ def test_bad_pings_are_rejected_with_a_reason(body, attributes, reason):
 
 
 def test_report_id_is_stable_and_per_batch():
-    body = json.dumps({"id": "doc-1", "submission_timestamp": "2026-11-20T23:59:59Z",
+    body = json.dumps({"id": "doc-1", "submission_timestamp": f"{DATE}T23:59:59Z",
                        "payload": {"prioData": [_entry(), _entry(encoding="other-0")]}}).encode()
     first, _ = pings.parse(body, {}, {BATCH: 8, "other-0": 4})
     again, _ = pings.parse(body, {}, {BATCH: 8, "other-0": 4})
     assert [r.report_id for r in first] == [r.report_id for r in again]
     assert first[0].report_id != first[1].report_id
-    assert first[0].date == "2026-11-20"
+    assert first[0].date == DATE
     # The pipeline's attributes win over the ping's own fields.
     by_attributes, _ = pings.parse(body, {"document_id": "doc-2",
-                                          "submission_timestamp": "2026-11-21T00:00:01Z"},
+                                          "submission_timestamp": f"{NEXT_DAY}T00:00:01Z"},
                                    {BATCH: 8, "other-0": 4})
-    assert by_attributes[0].date == "2026-11-21"
+    assert by_attributes[0].date == NEXT_DAY
     assert by_attributes[0].report_id == pings.report_id("doc-2", BATCH)
 
 

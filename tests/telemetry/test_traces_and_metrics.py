@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import datetime as dt
 import json
 import logging
 from collections import Counter, defaultdict
@@ -24,7 +25,8 @@ from services.protocol.layout import BatchKey
 from tests.services.harness import BATCH, DATE, Cluster
 
 CONFIG = {"tele-0": 8}
-DATE_ = "2026-03-04"
+# Recent: ingest takes only dates inside REPLAY_RETENTION_DAYS (older pings are refused).
+DATE_ = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=3)).isoformat()
 REPORTS = 40
 PARTITION = 10
 MIX = loadgen.Mix(non_binary=0.15, corrupt_share=0.1, bad_pings=2)
