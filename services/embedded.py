@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import datetime as dt
 import hashlib
 import json
 import sys
@@ -17,6 +16,8 @@ from pathlib import Path
 import click
 
 import libprio_ctypes as prio
+from services import embedded_options as options
+from services import embedded_summary as summary
 from services import loadgen
 from services.aggregator.batch_close import BatchCloser
 from services.common import faults, topology
@@ -190,11 +191,9 @@ class EmbeddedSystem:
         return None if data is None else json.loads(data)
 
 
-def wait_until(condition, timeout: float, what: str, tick=None) -> None:
+def wait_until(condition, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
-        if tick is not None:
-            tick()
         if time.monotonic() > deadline:
             raise click.ClickException(f"timed out waiting for {what}")
         time.sleep(0.2)
@@ -206,8 +205,12 @@ def run(system: EmbeddedSystem, keys: list[BatchKey] | None, pings_sent: int, ti
     closes each batch, waits for both publishers; returns status and result per batch.
     keys: the batches to close (None: every batch the pings filled)."""
     bar = _ProgressBar(enabled=progress)
-    wait_until(lambda: system.pings_handled >= pings_sent, timeout, "ingest",
-               lambda: bar.show("ingested", system.pings_handled, pings_sent))
+
+    def ingested() -> bool:  # shown before the check, so the last frame is the full one
+        bar.show("ingested", system.pings_handled, pings_sent)
+        return system.pings_handled >= pings_sent
+
+    wait_until(ingested, timeout, "ingest")
     keys = keys or system.batches()
 
     def verified() -> bool:
@@ -288,48 +291,48 @@ def claim_output(root: Path, secrets: Secrets) -> None:
     record.write_text(json.dumps(mine, indent=2) + "\n")
 
 
-def _read_secret_file(value: str, field: str) -> str:
-    """A value, or the path of a seed-format JSON file holding it under `field`."""
-    path = Path(value)
-    if path.is_file():
-        return json.loads(path.read_text())[field]
-    return value
-
-
-def _private_key(value: str | None) -> prio.PrivateKey | None:
-    if value is None:
-        return None
-    path = Path(value)
-    if path.is_file():
-        item = json.loads(path.read_text())
-        return prio.PrivateKey.from_hex(item["private_key"], item.get("public_key"))
-    return prio.PrivateKey.from_hex(value)
-
-
 @click.command("embedded")
-@click.option("--reports", "count", type=int, default=3000, show_default=True,
+@click.version_option(package_name="prio-stream", prog_name="prio-stream",
+                      message="%(prog)s %(version)s")
+@click.option("--reports", "count", type=click.IntRange(min=1), default=3000, show_default=True,
               help="Demo pings to generate (without --pings or --staged-a).")
-@click.option("--private-key-a", help="Server A's private key: 64 hex, or a keygen JSON file.")
-@click.option("--private-key-b", help="Server B's private key: 64 hex, or a keygen JSON file.")
-@click.option("--shared-secret", help="base64 of 16 bytes, or a shared-seed JSON file.")
+@click.option("--private-key-a", callback=options.private_key,
+              help="Server A's private key: 64 hex, or a keygen JSON file.",
+              default=None, show_default="generated")
+@click.option("--private-key-b", callback=options.private_key,
+              help="Server B's private key: 64 hex, or a keygen JSON file.",
+              default=None, show_default="generated")
+@click.option("--shared-secret", callback=options.shared_secret,
+              help="base64 of 16 bytes, or a shared-seed JSON file.",
+              default=None, show_default="generated")
 @click.option("--prg-mode", type=click.Choice(["hash", "raw"]), default="raw", show_default=True,
               help="PRG key mode of clients and both servers: raw (Firefox, libprio <= 1.6) or hash.")
-@click.option("--data-config", help='JSON list [{"batch_id", "n_data"}] or a file holding one.')
+@click.option("--data-config", callback=options.data_config,
+              help='JSON list [{"batch_id", "n_data"}] or a file holding one.',
+              default=None, show_default=", ".join(
+                  f"{b} (n_data {n})" for b, n in DEMO_DATA_CONFIG.items()))
 @click.option("--pings", type=click.Path(exists=True, dir_okay=False),
               help="NDJSON file of Firefox prio pings.")
 @click.option("--staged-a", type=click.Path(exists=True, dir_okay=False),
               help="Staged share file of server A (seed layout); with --staged-b, --batch-id.")
-@click.option("--staged-b", type=click.Path(exists=True, dir_okay=False))
-@click.option("--batch-id", help="Batch id of the staged share files.")
-@click.option("--date", default=None, help="Submission date (default: today, UTC).")
-@click.option("--output", type=click.Path(file_okay=False), default=None,
-              help="Store root (buckets as folders; results under prio-{a,b}-private/processed/). "
-                   "Default: a temporary folder, removed at exit.")
-@click.option("--min-batch-size", type=int, default=None, help="Default: MIN_BATCH_SIZE.")
-@click.option("--partition-max-reports", type=int, default=250, show_default=True)
-@click.option("--expect", "expected", default=None,
+@click.option("--staged-b", type=click.Path(exists=True, dir_okay=False),
+              help="Staged share file of server B.")
+@click.option("--batch-id", help="Batch id of the staged share files (one of --data-config).")
+@click.option("--date", callback=options.date, default=None, show_default="today (UTC)",
+              help="Submission date YYYY-MM-DD.")
+@click.option("--output", type=click.Path(file_okay=False), callback=options.output,
+              default=None, show_default="a temporary folder, removed at exit",
+              help="Store root (buckets as folders; results under prio-{a,b}-private/processed/); "
+                   "a later run on it resumes, with the same keys only.")
+@click.option("--min-batch-size", type=click.IntRange(min=1), default=None,
+              show_default="MIN_BATCH_SIZE (100); 1 for the demo",
+              help="Smallest publishable batch, in valid reports.")
+@click.option("--partition-max-reports", type=click.IntRange(min=1), default=250,
+              show_default=True, help="Reports per partition at most.")
+@click.option("--expect", "expected", callback=options.expect, default=None,
               help="JSON {batch_id: [counts]} the results must equal (demo mode: the plaintext sums).")
-@click.option("--timeout", type=float, default=600.0, show_default=True)
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=600.0,
+              show_default=True, help="Seconds each stage may take.")
 @click.option("--json", "as_json", is_flag=True, help="Print batch status and results as JSON.")
 def command(count, private_key_a, private_key_b, shared_secret, prg_mode, data_config, pings,
             staged_a, staged_b, batch_id, date, output, min_batch_size, partition_max_reports,
@@ -337,52 +340,57 @@ def command(count, private_key_a, private_key_b, shared_secret, prg_mode, data_c
     """Both Prio servers and ingest in one process: no cloud, no emulator.
 
     With no options: generates keys, a shared secret and demo reports (some invalid on
-    purpose), streams them through, and checks the published counts against the plaintext."""
-    date = date or dt.datetime.now(dt.UTC).date().isoformat()
+    purpose), streams them through, and checks the published counts against the plaintext.
+    Exits 1 when a batch is not published as expected, saying why."""
+    config = data_config or DEMO_DATA_CONFIG
+    inputs = _inputs(pings, staged_a, staged_b, batch_id, date, config)
     generated = Secrets.generate()
-    secrets = Secrets(
-        _private_key(private_key_a) or generated.key_a,
-        _private_key(private_key_b) or generated.key_b,
-        base64.b64decode(_read_secret_file(shared_secret, "shared_seed"))
-        if shared_secret else generated.shared_secret)
-    settings = {"prg_mode": prg_mode, "data_config": data_config or DEMO_DATA_CONFIG,
+    secrets = Secrets(private_key_a or generated.key_a, private_key_b or generated.key_b,
+                      shared_secret or generated.shared_secret)
+    settings = {"prg_mode": prg_mode, "data_config": config,
                 "partition_max_reports": partition_max_reports,
                 "partition_max_age_seconds": 5.0}
+    if min_batch_size is None and inputs is None:
+        min_batch_size = 1  # the demo's reports are made up: any count may be published
     if min_batch_size is not None:
         settings["min_batch_size"] = min_batch_size
     with tempfile.TemporaryDirectory(prefix="prio-embedded-") as scratch:
-        root = Path(output) if output else Path(scratch)
+        root = output or Path(scratch)
         claim_output(root, secrets)
         system = EmbeddedSystem(root, secrets, **settings).start()
         system.resume()
         try:
-            expectation = json.loads(expected) if expected else None
-            keys, sent, demo = _feed(system, secrets, count, pings, staged_a, staged_b,
-                                     batch_id, date)
-            if demo is not None and expectation is None:
-                expectation = demo.sums
-            outcome = run(system, keys, sent, timeout, progress=not as_json)
+            keys, sent, demo = _feed(system, secrets, count, inputs, date)
+            if demo is not None and expected is None:
+                expected = demo.sums
+            outcome = run(system, keys, sent, timeout,
+                          progress=not as_json and sys.stderr.isatty())
         finally:
             system.stop()
-    sys.exit(_report(outcome, expectation, demo.rejected if demo else None, as_json))
+    sys.exit(_report(outcome, expected, demo.rejected if demo else None, as_json))
 
 
-def _feed(system: EmbeddedSystem, secrets: Secrets, count, pings_file, staged_a, staged_b,
-          batch_id, date):
-    """Sends the inputs; returns the batches they fill, pings sent, the demo workload if any."""
-    config = system.settings["ingest"].data_config
-    if staged_a or staged_b:
-        if not (staged_a and staged_b and batch_id):
-            raise click.UsageError("--staged-a needs --staged-b and --batch-id")
-        key = BatchKey(batch_id, date)
-        system.import_staged(key, Path(staged_a).read_bytes(), Path(staged_b).read_bytes())
-        return [key], 0, None
+def _inputs(pings_file, staged_a, staged_b, batch_id, date, config) -> tuple | None:
+    """The pings or staged files to send, checked; None for the demo workload."""
+    if staged_a or staged_b or batch_id:
+        data_a, data_b = options.staged(staged_a, staged_b, batch_id, config)
+        return "staged", BatchKey(batch_id, date), data_a, data_b
     if pings_file:
-        messages = [line for line in Path(pings_file).read_bytes().splitlines() if line.strip()]
-        demo = None
+        return "pings", options.pings(pings_file)
+    return None
+
+
+def _feed(system: EmbeddedSystem, secrets: Secrets, count, inputs, date):
+    """Sends the inputs; returns the batches they fill, pings sent, the demo workload if any."""
+    if inputs is not None and inputs[0] == "staged":
+        _, key, data_a, data_b = inputs
+        system.import_staged(key, data_a, data_b)
+        return [key], 0, None
+    if inputs is not None:
+        messages, demo = inputs[1], None
     else:
-        demo = loadgen.generate(count, config, secrets.key_a.public_key,
-                                secrets.key_b.public_key,
+        demo = loadgen.generate(count, system.settings["ingest"].data_config,
+                                secrets.key_a.public_key, secrets.key_b.public_key,
                                 prio.PrgMode(system.settings["A"].prg_mode), date)
         messages = demo.pings
     system.send_pings(messages)
@@ -391,34 +399,17 @@ def _feed(system: EmbeddedSystem, secrets: Secrets, count, pings_file, staged_a,
 
 def _report(outcome: dict[BatchKey, dict], expected: dict | None, rejected: dict | None,
             as_json: bool) -> int:
-    failures = []
-    for key, found in outcome.items():
-        counts = {s: (r or {}).get("payload") for s, r in found["result"].items()}
-        if counts["A"] != counts["B"]:
-            failures.append(f"{key.batch_id}: servers A and B published different counts")
-        want = (expected or {}).get(key.batch_id)
-        if want is not None and counts["A"] != want:
-            failures.append(f"{key.batch_id}: published {counts['A']}, expected {want}")
-        want = (rejected or {}).get(key.batch_id)
-        for server, status_ in found["status"].items():
-            if want is not None and status_["reports"]["rejected"] != dict(want):
-                failures.append(f"{key.batch_id}: server {server} rejected "
-                                f"{status_['reports']['rejected']}, expected {dict(want)}")
+    failures = summary.failures(outcome, expected, rejected)
     if as_json:
         click.echo(json.dumps({"batches": [
-            {"batch_id": k.batch_id, "submission_date": k.date, **v} for k, v in outcome.items()],
-            "ok": not failures, "failures": failures}, indent=2))
+            {"batch_id": k.batch_id, "submission_date": k.date, **v,
+             "likely_cause": summary.likely_cause(v["status"]["A"]["reports"])}
+            for k, v in outcome.items()], "ok": not failures, "failures": failures}, indent=2))
     else:
-        for key, found in outcome.items():
-            a = found["status"]["A"]
-            click.echo(f"{key.batch_id} {key.date}: {a['reports']['verified']} reports, "
-                       f"{a['reports']['valid']} valid, rejected {a['reports']['rejected']}, "
-                       f"ingest rejected {found['ingest']['rejected']}, "
-                       f"{a['partitions']['verified']} partitions")
-            result = found["result"]["A"]
-            if result is None:
-                click.echo(f"  not published: {a['publication']}")
-            else:
-                click.echo(f"  counts: {result['payload']}")
-        click.echo("OK: published counts match" if not failures else "\n".join(failures))
+        for line in summary.human(outcome):
+            click.echo(line)
+        for line in failures:
+            click.echo(f"FAILED: {line}")
+        if not failures:
+            click.echo("OK: published counts match")
     return 1 if failures else 0

@@ -31,7 +31,8 @@ def _embedded(tmp_path: Path, *args: str, faults: str | None = None,
     return subprocess.run(
         [sys.executable, "-m", "services.main", "embedded", "--json", "--timeout", str(timeout),
          "--data-config", json.dumps([{"batch_id": b, "n_data": n} for b, n in CONFIG.items()]),
-         "--min-batch-size", "10", "--partition-max-reports", "40", *args],
+         "--min-batch-size", "10", "--partition-max-reports", "40", "--prg-mode", "hash",
+         *args],
         cwd=tmp_path, capture_output=True, text=True, timeout=timeout + 60, check=False,
         env=env)
 
