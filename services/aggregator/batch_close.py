@@ -16,7 +16,7 @@ import libprio_ctypes as prio
 from services.aggregator import repeats
 from services.aggregator.partition_total import trace_record
 from services.common import pb, telemetry, topology
-from services.protocol import layout, outcome, retry, status
+from services.protocol import arrivals, layout, outcome, retry, status
 from services.protocol.keys import ServerKeys
 from services.protocol.layout import BatchKey
 
@@ -191,18 +191,26 @@ class BatchCloser:
 
     def close_due(self, now: dt.datetime | None = None) -> dict:
         """Closes every batch date whose end + CLOSE_GRACE_SECONDS has passed (the grace is for
-        the last partitions still in verification). Idempotent: a closed batch is skipped."""
+        the last partitions still in verification) and of which ingest has written nothing for
+        CLOSE_QUIET_SECONDS (a backfill of old pings is not closed half way). Idempotent: a
+        closed batch is skipped."""
         if not self.is_leader:
             raise fastapi.HTTPException(409, "only the leader (server A) closes batches")
         # Counted back from now, so that no date's day end is computed: 9999-12-31 + 1 day
         # does not fit a datetime.
-        cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(
+        now = now or dt.datetime.now(dt.UTC)
+        cutoff = now - dt.timedelta(
             days=1, seconds=self.settings.close_grace_seconds)
-        closed, waiting, failed = [], [], []
+        quiet_since = now - dt.timedelta(seconds=self.settings.close_quiet_seconds)
+        closed, waiting, failed, arriving = [], [], [], []
         for key in status.batches(self.storage, self.settings):
             batch = {"batch_id": key.batch_id, "submission_date": key.date}
             try:
                 if key.date > cutoff.date().isoformat() or self._read_close(key) is not None:
+                    continue
+                last = arrivals.server_last_arrival(self.storage, self.settings, key)
+                if last is not None and last > quiet_since:  # a backfill still coming in
+                    arriving.append({**batch, "last_arrival": arrivals.iso(last)})
                     continue
                 self.close(key)
                 closed.append(batch)
@@ -212,7 +220,8 @@ class BatchCloser:
                 log.warning("batch not closed; the next round tries again",
                             extra={**batch, "error": type(error).__name__}, exc_info=True)
                 failed.append({**batch, "error": type(error).__name__})
-        return {"closed": closed, "nothing_aggregated_yet": waiting, "errors": failed}
+        return {"closed": closed, "nothing_aggregated_yet": waiting,
+                "still_arriving": arriving, "errors": failed}
 
     def scheduled_close(self, stop: threading.Event) -> None:
         """The schedule where a process runs continuously (worker); Cloud Run's is Cloud
@@ -220,7 +229,7 @@ class BatchCloser:
         while self.is_leader and not stop.wait(self.settings.sweep_interval_seconds):
             try:
                 self.close_due()
-            except Exception:  # noqa: BLE001 - storage or peer hiccup: the next round retries
+            except Exception:  # storage or peer hiccup: the next round retries
                 log.warning("scheduled close failed; next round retries", exc_info=True)
 
     # --- the resume sweep (both servers)
@@ -241,7 +250,7 @@ class BatchCloser:
         for key in sorted(unfinished & self._unsettled):
             try:
                 self._resend(key)
-            except Exception:  # noqa: BLE001 - one batch's failure must not stop the rest
+            except Exception:
                 log.warning("re-send failed; next round retries",
                             extra={"batch_id": key.batch_id, "submission_date": key.date},
                             exc_info=True)
@@ -269,7 +278,7 @@ class BatchCloser:
         while not stop.wait(self.settings.sweep_interval_seconds):
             try:
                 self.resend_sweep()
-            except Exception:  # noqa: BLE001 - storage or broker hiccup: the next round retries
+            except Exception:
                 log.warning("resume sweep failed; next round retries", exc_info=True)
 
 

@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     ping_clock_skew_seconds: float = Field(600.0, ge=0, le=86400)
     # Scheduled close: a batch date closes this long after the end of its submission date.
     close_grace_seconds: float = Field(3600.0, ge=0)
+    # The scheduled close also waits until ingest has written nothing of the batch for this
+    # long: a backfill of old pings is not closed half way (services/protocol/arrivals.py).
+    close_quiet_seconds: float = Field(900.0, ge=0)
     # Resume sweep: work whose trigger message was lost is started again after this long.
     sweep_interval_seconds: float = Field(60.0, gt=0)
     # TEST ONLY (services/common/faults.py): injected faults, e.g.

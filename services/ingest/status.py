@@ -10,7 +10,7 @@ import pydantic
 
 from services.ingest import staged
 from services.ingest.partitions import DUPLICATE
-from services.protocol import layout, status
+from services.protocol import arrivals, layout, status
 from services.protocol.layout import BatchKey
 
 
@@ -28,6 +28,7 @@ def batch_status(storage, settings, key: BatchKey) -> dict:
     duplicates = outcomes.pop(DUPLICATE, 0)
     rejected = dict(sorted(outcomes.items()))
     return {"batch_id": key.batch_id, "submission_date": key.date, "partitions": len(manifests),
+            "last_arrival": arrivals.iso(arrivals.last_arrival(manifests)),
             "reports": reports, "duplicates": duplicates,
             # Pings naming no known batch are counted under every batch of their date.
             "rejected": rejected, "reports_in": reports + sum(rejected.values())}

@@ -89,8 +89,7 @@ def ingest_shard_dates(names: list[str]) -> list[str]:
 
 
 def ingest_batches_under(names: list[str]) -> list[BatchKey]:
-    found = {BatchKey(m.group(2), m.group(1)) for name in names if (m := _SHARD.match(name))}
-    return sorted(found)
+    return _valid_keys((m.group(2), m.group(1)) for name in names if (m := _SHARD.match(name)))
 
 
 def ingest_outcomes(date: str, flush_id: str) -> str:
@@ -148,5 +147,16 @@ _FOLDER = re.compile(r"batch_id=([^/]+)/submission_date=(\d{4}-\d{2}-\d{2})/")
 
 def batches_under(names: list[str]) -> list[BatchKey]:
     """The distinct batches a listing names, sorted."""
-    found = {BatchKey(*m.groups()) for name in names if (m := _FOLDER.search(name))}
+    return _valid_keys(m.groups() for name in names if (m := _FOLDER.search(name)))
+
+
+def _valid_keys(pairs) -> list[BatchKey]:
+    """Keys of (batch id, date) pairs; a name no valid key could have written (e.g. a date
+    2026-13-45 in a bucket an operator filled by hand) is skipped, never a failed listing."""
+    found = set()
+    for batch_id, date in pairs:
+        try:
+            found.add(BatchKey(batch_id, date))
+        except ValueError:
+            continue
     return sorted(found)

@@ -13,7 +13,7 @@ import fastapi
 from services.common import pb
 from services.common.config import Settings
 from services.common.storage import Storage
-from services.protocol import layout, outcome
+from services.protocol import arrivals, layout, outcome
 from services.protocol.layout import BatchKey
 
 # Per-partition records, in pipeline order: how far each partition got.
@@ -65,6 +65,8 @@ def batch_status(storage: Storage, settings: Settings, key: BatchKey) -> dict:
         "peer_total_share": storage.exists(private, layout.peer_total_share(key)),
         "published": published,
         "publication": publication,
+        # When ingest last wrote a partition of it: a backfill is done when this stops moving.
+        "last_arrival": arrivals.iso(arrivals.server_last_arrival(storage, settings, key)),
     }
 
 

@@ -17,7 +17,7 @@ def test_every_message_delivered_twice_counts_each_report_once(deployment):
     # keeps a stopped stream alive, and it took B's acceptance away from the new process
     # again and again (ENVIRONMENT.md, trap 2). The grace itself: test_servers.py.
     d.start_all(skip={("aggregator", "A")})
-    d.start("aggregator", "A", CLOSE_GRACE_SECONDS="0")
+    d.start("aggregator", "A", CLOSE_GRACE_SECONDS="0", CLOSE_QUIET_SECONDS="0")
     d.publish_pings(30, times=2)
     d.wait_ingested(30)
     d.wait_verified()

@@ -42,7 +42,7 @@ def test_a_far_future_batch_does_not_stop_close_due(tmp_path):
     with TestClient(app) as client:
         response = client.post("/batches/close-due")
     assert response.status_code == 200, response.text
-    assert response.json() == {"closed": [_batch(DUE)], "nothing_aggregated_yet": [],
+    assert response.json() == {"closed": [_batch(DUE)], "nothing_aggregated_yet": [], "still_arriving": [],
                                "errors": []}
 
 
@@ -59,9 +59,20 @@ def test_a_batch_whose_close_fails_is_reported_and_the_others_close(tmp_path, ca
 
     closer.close = failing
     found = closer.close_due()
-    assert found == {"closed": [_batch(DUE)], "nothing_aggregated_yet": [],
+    assert found == {"closed": [_batch(DUE)], "nothing_aggregated_yet": [], "still_arriving": [],
                      "errors": [{**_batch(ALSO_DUE), "error": "OverflowError"}]}
     assert "batch not closed" in caplog.text
     # The next round tries it again (nothing was recorded for it).
     closer.close = close
     assert closer.close_due()["closed"] == [_batch(ALSO_DUE)]
+
+
+def test_an_invalid_folder_name_in_storage_does_not_stop_close_due(tmp_path):
+    """A folder no valid batch could have written (a date 2026-13-45) is skipped by the
+    listing, not a failed round for every batch."""
+    cluster = Cluster(tmp_path)
+    _aggregated(cluster, DUE)
+    cluster.storage.create("prio-a-inbox", "raw/batch_id=x/submission_date=2026-13-45/p1.ndjson",
+                           b"")
+    found = BatchCloser(cluster.contexts["aggregator-A"]).close_due()
+    assert found["closed"] == [_batch(DUE)]

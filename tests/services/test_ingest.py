@@ -141,6 +141,8 @@ def test_ping_handler_acks_only_after_its_partition_is_written(cluster):
     stop.set()
     flusher.join()
     status = ingest_status.batch_status(cluster.storage, cluster.settings["ingest"], KEY)
+    last_arrival = dt.datetime.fromisoformat(status.pop("last_arrival"))
+    assert abs(dt.datetime.now(dt.UTC) - last_arrival) < dt.timedelta(minutes=5)
     assert status == {"batch_id": BATCH, "submission_date": DATE, "partitions": 1,
                       "reports": 1, "duplicates": 1, "rejected": {}, "reports_in": 1}
 
