@@ -250,7 +250,7 @@ class BatchCloser:
         for key in sorted(unfinished & self._unsettled):
             try:
                 self._resend(key)
-            except Exception:
+            except Exception:  # one batch's failure must not stop the rest
                 log.warning("re-send failed; next round retries",
                             extra={"batch_id": key.batch_id, "submission_date": key.date},
                             exc_info=True)
@@ -278,7 +278,7 @@ class BatchCloser:
         while not stop.wait(self.settings.sweep_interval_seconds):
             try:
                 self.resend_sweep()
-            except Exception:
+            except Exception:  # storage or broker hiccup: the next round retries
                 log.warning("resume sweep failed; next round retries", exc_info=True)
 
 
