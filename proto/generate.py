@@ -1,4 +1,4 @@
-"""Regenerates services/common/pb from proto/ (run `python proto/generate.py` after editing a .proto)."""
+"""Regenerates services/protocol/pb from proto/ (run `python proto/generate.py` after editing a .proto)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parents[1]
 PROTO_ROOT = ROOT / "proto"
-PACKAGE = ROOT / "services" / "common" / "pb"
-# protoc writes `from prio.v1 import x_pb2`; the package lives under services.common.pb.
+PACKAGE = ROOT / "services" / "protocol" / "pb"
+# protoc writes `from prio.v1 import x_pb2`; the package lives under services.protocol.pb.
 _IMPORT = re.compile(r"^from prio\.v1 import ", re.MULTILINE)
 
 
@@ -31,7 +31,7 @@ def generate(out: Path) -> list[Path]:
         written = []
         for source in sorted(Path(scratch, "prio", "v1").glob("*_pb2.py*")):
             target = out / source.name
-            target.write_text(_IMPORT.sub("from services.common.pb import ", source.read_text()))
+            target.write_text(_IMPORT.sub("from services.protocol.pb import ", source.read_text()))
             written.append(target)
     return written
 

@@ -402,7 +402,7 @@ def _report(outcome: dict[BatchKey, dict], expected: dict | None, rejected: dict
     failures = summary.failures(outcome, expected, rejected)
     if as_json:
         click.echo(json.dumps({"batches": [
-            {"batch_id": k.batch_id, "submission_date": k.date, **v,
+            {"batch_id": k.batch_id, "submission_date": k.submission_date, **v,
              "likely_cause": summary.likely_cause(v["status"]["A"]["reports"])}
             for k, v in outcome.items()], "ok": not failures, "failures": failures}, indent=2))
     else:

@@ -43,7 +43,7 @@ def failures(outcome: dict[BatchKey, dict], expected: dict | None,
 
 def _batch_failures(key: BatchKey, found: dict, want: list | None,
                     want_rejected: dict | None) -> list[str]:
-    name = f"{key.batch_id} {key.date}"
+    name = f"{key.batch_id} {key.submission_date}"
     cause = likely_cause(found["status"]["A"]["reports"])
     results = found["result"]
     if results["A"] is None or results["B"] is None:
@@ -74,7 +74,7 @@ def human(outcome: dict[BatchKey, dict]) -> list[str]:
     for key, found in outcome.items():
         status, ingest = found["status"]["A"], found["ingest"]
         reports, result = status["reports"], found["result"]["A"]
-        lines.append(f"{key.batch_id} {key.date}: " + (
+        lines.append(f"{key.batch_id} {key.submission_date}: " + (
             f"published, {result['valid']} reports counted" if result else "not published"))
         lines.append(f"  reports     {reports['verified']} verified, {reports['valid']} valid, "
                      f"{_by_reason(reports['rejected'])}, {reports['late']} late")

@@ -15,8 +15,8 @@ from google.protobuf import timestamp_pb2
 import libprio_ctypes as prio
 from services.aggregator import repeats
 from services.aggregator.partition_total import trace_record
-from services.common import pb, telemetry, topology
-from services.protocol import arrivals, layout, outcome, retry, status
+from services.common import telemetry, topology
+from services.protocol import arrivals, layout, outcome, pb, retry, status
 from services.protocol.keys import ServerKeys
 from services.protocol.layout import BatchKey
 
@@ -50,7 +50,7 @@ class BatchCloser:
             if span_context is not None:
                 links.append(span_context)
         return self.telemetry.stage(name, telemetry.attributes(
-            self.keys.server_id, key.batch_id, key.date, **counts), links=links)
+            self.keys.server_id, key.batch_id, key.submission_date, **counts), links=links)
 
     @property
     def is_leader(self) -> bool:
@@ -78,9 +78,9 @@ class BatchCloser:
         with self._span("aggregator.batch_close", key, pids, partitions=len(pids)):
             self._send_peer(proposal)
         log.info("batch close proposed", extra={"batch_id": key.batch_id,
-                                                "submission_date": key.date,
+                                                "submission_date": key.submission_date,
                                                 "partitions": len(proposal.partition_ids)})
-        return {"batch_id": key.batch_id, "submission_date": key.date,
+        return {"batch_id": key.batch_id, "submission_date": key.submission_date,
                 "partition_ids": list(proposal.partition_ids)}
 
     def on_acceptance(self, accepted: pb.BatchClose) -> None:
@@ -96,7 +96,7 @@ class BatchCloser:
         key = BatchKey(proposal.batch_id, proposal.submission_date)
         pids = list(proposal.partition_ids)
         retry.until_ready(lambda: self._holds_all(key, pids), self.settings,
-                          f"partitions of batch close {key.batch_id}/{key.date}")
+                          f"partitions of batch close {key.batch_id}/{key.submission_date}")
         with self._span("aggregator.batch_close", key, pids, partitions=len(pids)):
             accepted = self._message(key, Kind.KIND_ACCEPTANCE, pids)
             self.storage.create(self.private, layout.batch_record(key, "close.pb"),
@@ -147,7 +147,7 @@ class BatchCloser:
             self.storage.create(self.private, layout.batch_record(key, "status.json"),
                                 json.dumps({"published": False, "reason": reason}).encode())
             log.warning("batch below the minimum size: total share withheld",
-                        extra={"batch_id": key.batch_id, "submission_date": key.date})
+                        extra={"batch_id": key.batch_id, "submission_date": key.submission_date})
             return
         for project in (self.settings.project_id, self.settings.peer_project_id):
             retry.publish(self.transport, project, topology.TOTAL_SHARES, data, self.settings,
@@ -166,7 +166,7 @@ class BatchCloser:
             state = prio.state_difference(config, state, found.state)
             rejected[outcome.REPLAYED] += found.valid
         return pb.TotalShare(
-            batch_id=key.batch_id, submission_date=key.date, sender=self.keys.pb_server,
+            batch_id=key.batch_id, submission_date=key.submission_date, sender=self.keys.pb_server,
             total_share=prio.total_share_from_state(config, self.keys.server_id, state),
             partition_ids=pids, report_count=sum(t.report_count for t in totals),
             valid_count=sum(t.valid_count for t in totals) - found.valid,
@@ -175,7 +175,7 @@ class BatchCloser:
     def _message(self, key: BatchKey, kind: int, pids: list[str]) -> pb.BatchClose:
         now = timestamp_pb2.Timestamp()
         now.GetCurrentTime()
-        return pb.BatchClose(batch_id=key.batch_id, submission_date=key.date, kind=kind,
+        return pb.BatchClose(batch_id=key.batch_id, submission_date=key.submission_date, kind=kind,
                              sender=self.keys.pb_server, partition_ids=pids, proposed_at=now)
 
     def _read_close(self, key: BatchKey) -> pb.BatchClose | None:
@@ -204,9 +204,9 @@ class BatchCloser:
         quiet_since = now - dt.timedelta(seconds=self.settings.close_quiet_seconds)
         closed, waiting, failed, arriving = [], [], [], []
         for key in status.batches(self.storage, self.settings):
-            batch = {"batch_id": key.batch_id, "submission_date": key.date}
+            batch = {"batch_id": key.batch_id, "submission_date": key.submission_date}
             try:
-                if key.date > cutoff.date().isoformat() or self._read_close(key) is not None:
+                if key.submission_date > cutoff.date().isoformat() or self._read_close(key) is not None:
                     continue
                 last = arrivals.server_last_arrival(self.storage, self.settings, key)
                 if last is not None and last > quiet_since:  # a backfill still coming in
@@ -252,7 +252,7 @@ class BatchCloser:
                 self._resend(key)
             except Exception:  # one batch's failure must not stop the rest
                 log.warning("re-send failed; next round retries",
-                            extra={"batch_id": key.batch_id, "submission_date": key.date},
+                            extra={"batch_id": key.batch_id, "submission_date": key.submission_date},
                             exc_info=True)
                 continue
             resent.append(key)
@@ -268,7 +268,7 @@ class BatchCloser:
     def _resend(self, key: BatchKey) -> None:
         close = self._read_close(key)
         log.info("batch not published: re-sending its close and total share",
-                 extra={"batch_id": key.batch_id, "submission_date": key.date})
+                 extra={"batch_id": key.batch_id, "submission_date": key.submission_date})
         if self.storage.exists(self.private, layout.batch_record(key, "total_share.pb")):
             self._total_share(key, list(close.partition_ids))  # withholds below the minimum
         self._send_peer(close)
@@ -284,4 +284,4 @@ class BatchCloser:
 
 def _attributes(key: BatchKey) -> dict[str, str]:
     # Not secret: names the batch of a message (and of its consumer's span) without decoding.
-    return {"batch_id": key.batch_id, "submission_date": key.date}
+    return {"batch_id": key.batch_id, "submission_date": key.submission_date}

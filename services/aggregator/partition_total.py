@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import libprio_ctypes as prio
-from services.common import pb, telemetry
-from services.protocol import layout, outcome, shares
+from services.common import telemetry
+from services.protocol import layout, outcome, pb, shares
 from services.protocol.keys import ServerKeys
 from services.protocol.layout import BatchKey
 

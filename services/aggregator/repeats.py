@@ -19,9 +19,8 @@ from collections.abc import Sequence
 
 import libprio_ctypes as prio
 from services.aggregator.partition_total import decrypted_sum
-from services.common import pb
 from services.common.storage import Storage
-from services.protocol import fingerprints, layout, outcome, shares
+from services.protocol import fingerprints, layout, outcome, pb, shares
 from services.protocol.keys import ServerKeys
 from services.protocol.layout import BatchKey
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from services.aggregator.batch_close import BatchCloser
 from services.aggregator.partition_total import PartitionTotals
-from services.common import pb
 from services.common.runtime import ServiceContext, ServiceDefinition
-from services.protocol import retry, status
+from services.protocol import pb, retry, status
 
 
 def build(ctx: ServiceContext) -> ServiceDefinition:

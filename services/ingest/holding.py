@@ -170,7 +170,7 @@ class Holding:
         # partition through both servers, carried by the notices.
         with self._flushed(len(reports)), self.telemetry.stage(
                 "ingest.flush_partition",
-                telemetry.attributes("ingest", partition.key.batch_id, partition.key.date, pid,
+                telemetry.attributes("ingest", partition.key.batch_id, partition.key.submission_date, pid,
                                      reports=len(reports), pings=len(partition.tickets)),
                 links=partition.links, root=True) as span:
             try:

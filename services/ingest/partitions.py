@@ -21,9 +21,9 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 
-from services.common import pb, topology
+from services.common import topology
 from services.ingest.pings import Rejection, Report
-from services.protocol import fingerprints, layout, outcome, retry, shares
+from services.protocol import fingerprints, layout, outcome, pb, retry, shares
 from services.protocol.fingerprints import FingerprintMap
 from services.protocol.layout import BatchKey
 
@@ -85,7 +85,7 @@ class AntiReplay:
                      for shard in self._shards.values() for v in shard.get(digest)]
         if not found:
             return None
-        (key, pid), content = min(found, key=lambda f: (f[0][0].date, f[0][1]))
+        (key, pid), content = min(found, key=lambda f: (f[0][0].submission_date, f[0][1]))
         return Seen(key, pid, content)
 
     def _load(self, name: str, manifest: dict) -> None:
@@ -96,7 +96,7 @@ class AntiReplay:
             self._manifests.add(name)
             index = len(self._partitions)
             self._partitions.append((key, manifest["partition_id"]))
-            self._shards.setdefault(key.date, FingerprintMap()).update(
+            self._shards.setdefault(key.submission_date, FingerprintMap()).update(
                 (fingerprints.of_text(rid), (int(fp[:8], 16) << 32) | index)
                 for rid, fp in zip(manifest["report_ids"], manifest["fingerprints"],
                                    strict=True))
@@ -148,7 +148,7 @@ class PartitionWriter:
     def write(self, key: BatchKey, pid: str, reports: Sequence[Report]) -> list[Rejection]:
         """Writes the reports not written before; returns those dropped, as "duplicate" (not
         a rejection) or REPLAYED."""
-        seen_before = self.anti_replay.refresh(key.date)
+        seen_before = self.anti_replay.refresh(key.submission_date)
         fresh: dict[str, Report] = {}
         dropped: list[Rejection] = []
         for report in reports:
@@ -179,7 +179,7 @@ class PartitionWriter:
             shares.ShareLine(r.report_id, r.share_a) for r in reports))
         self.storage.create(self.settings.peer_inbox_bucket, name, shares.encode(
             shares.ShareLine(r.report_id, r.share_b) for r in reports))
-        manifest = {"batch_id": key.batch_id, "submission_date": key.date,
+        manifest = {"batch_id": key.batch_id, "submission_date": key.submission_date,
                     "partition_id": pid, "report_ids": report_ids,
                     "fingerprints": [r.fingerprint for r in reports]}
         self.storage.create(self.bucket, layout.ingest_manifest(key, pid),
@@ -199,7 +199,7 @@ class PartitionWriter:
         self._notify(key, pid, manifest["report_ids"])
 
     def _notify(self, key: BatchKey, pid: str, report_ids: Sequence[str]) -> None:
-        ref = pb.PartitionRef(batch_id=key.batch_id, submission_date=key.date, partition_id=pid)
+        ref = pb.PartitionRef(batch_id=key.batch_id, submission_date=key.submission_date, partition_id=pid)
         targets = ((self.settings.project_id, self.settings.inbox_bucket),
                    (self.settings.peer_project_id, self.settings.peer_inbox_bucket))
         notices = [(project, bucket, pb.PartitionNotice(
@@ -213,7 +213,7 @@ class PartitionWriter:
             self.storage.create(bucket, layout.notice(key, pid), data)
         for project, _, data in notices:
             retry.publish(self.transport, project, topology.PARTITIONS, data, self.settings,
-                          {"batch_id": key.batch_id, "submission_date": key.date,
+                          {"batch_id": key.batch_id, "submission_date": key.submission_date,
                            "partition_id": pid})
         self._notified.add((key, pid))
 

@@ -79,14 +79,14 @@ def reports(key: BatchKey, data_a: bytes, data_b: bytes) -> tuple[list[Report], 
         seen_a.add(line.report_id)
         share_b = lines_b.get(line.report_id)
         if share_b is None:
-            rejected.append(Rejection(key.batch_id, key.date, outcome.MISSING_SHARE,
+            rejected.append(Rejection(key.batch_id, key.submission_date, outcome.MISSING_SHARE,
                                       f"staged:{line.report_id}"))
         elif not (_is_base64(line.payload) and _is_base64(share_b)):
-            rejected.append(Rejection(key.batch_id, key.date, outcome.BAD_BASE64,
+            rejected.append(Rejection(key.batch_id, key.submission_date, outcome.BAD_BASE64,
                                       f"staged:{line.report_id}"))
         else:
-            found.append(Report(key.batch_id, key.date, line.report_id, line.payload, share_b))
-    rejected += [Rejection(key.batch_id, key.date, outcome.MISSING_SHARE, f"staged:{rid}")
+            found.append(Report(key.batch_id, key.submission_date, line.report_id, line.payload, share_b))
+    rejected += [Rejection(key.batch_id, key.submission_date, outcome.MISSING_SHARE, f"staged:{rid}")
                  for rid in lines_b if rid not in seen_a]
     return found, rejected
 
@@ -106,7 +106,7 @@ def import_files(writer: PartitionWriter, max_reports: int, max_bytes: int, key:
         pid = f"import-{digest}-{number:05d}"
         before = writer.storage.exists(writer.bucket, layout.ingest_manifest(key, pid))
         with writer.telemetry.stage("ingest.import_partition", telemetry.attributes(
-                "ingest", key.batch_id, key.date, pid, reports=len(part)), root=True):
+                "ingest", key.batch_id, key.submission_date, pid, reports=len(part)), root=True):
             dropped = writer.write(key, pid, part)
         outcomes.update(rejection_outcomes(dropped))
         if len(part) > len(dropped):
@@ -116,7 +116,7 @@ def import_files(writer: PartitionWriter, max_reports: int, max_bytes: int, key:
         writer.record_outcomes(f"import-{digest}", outcomes)
     counts = Counter(reason for (_, _, reason) in outcomes.values())
     duplicates = counts.pop(DUPLICATE, 0)
-    return {"batch_id": key.batch_id, "submission_date": key.date, **written,
+    return {"batch_id": key.batch_id, "submission_date": key.submission_date, **written,
             "already_imported": dict(present), "duplicates": duplicates,
             "rejected": dict(sorted(counts.items()))}
 

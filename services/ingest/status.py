@@ -20,14 +20,14 @@ def batch_status(storage, settings, key: BatchKey) -> dict:
     manifests = storage.list(bucket, layout.ingest_manifest_prefix(key))
     reports = sum(len(json.loads(storage.read(bucket, n))["report_ids"]) for n in manifests)
     items: dict[str, str] = {}
-    for name in storage.list(bucket, layout.ingest_outcomes_prefix(key.date)):
+    for name in storage.list(bucket, layout.ingest_outcomes_prefix(key.submission_date)):
         for item in json.loads(storage.read(bucket, name))["items"]:
             if item["batch_id"] in (key.batch_id, ""):
                 items[item["id"]] = item["reason"]
     outcomes = Counter(items.values())
     duplicates = outcomes.pop(DUPLICATE, 0)
     rejected = dict(sorted(outcomes.items()))
-    return {"batch_id": key.batch_id, "submission_date": key.date, "partitions": len(manifests),
+    return {"batch_id": key.batch_id, "submission_date": key.submission_date, "partitions": len(manifests),
             "last_arrival": arrivals.iso(arrivals.last_arrival(manifests)),
             "reports": reports, "duplicates": duplicates,
             # Pings naming no known batch are counted under every batch of their date.
@@ -48,7 +48,7 @@ def router(ctx, import_files) -> fastapi.APIRouter:
     @api.get("/batches")
     def list_batches() -> dict:
         names = ctx.storage.list(ctx.settings.ingest_bucket, "anti-replay/")
-        return {"batches": [{"batch_id": k.batch_id, "submission_date": k.date}
+        return {"batches": [{"batch_id": k.batch_id, "submission_date": k.submission_date}
                             for k in layout.ingest_batches_under(names)]}
 
     @api.get("/batches/{batch_id}/{date}")

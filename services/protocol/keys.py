@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 
 import libprio_ctypes as prio
-from services.common import pb
 from services.common.config import Settings
+from services.protocol import pb
 
 
 class UnknownBatch(ValueError):

@@ -27,20 +27,20 @@ class BatchKey:
     """A batch as the servers close and publish it: one batch id on one submission date."""
 
     batch_id: str
-    date: str
+    submission_date: str
 
     def __post_init__(self):
         if (not isinstance(self.batch_id, str) or not self.batch_id
                 or len(self.batch_id) > MAX_BATCH_ID or "/" in self.batch_id
                 or self.batch_id.startswith(".") or not self.batch_id.isprintable()):
             raise ValueError("invalid batch id")
-        if not isinstance(self.date, str) or not _DATE.fullmatch(self.date):
+        if not isinstance(self.submission_date, str) or not _DATE.fullmatch(self.submission_date):
             raise ValueError("submission date must be YYYY-MM-DD")
-        dt.date.fromisoformat(self.date)  # a real day: 2025-13-01 is refused
+        dt.date.fromisoformat(self.submission_date)  # a real day: 2025-13-01 is refused
 
     @property
     def folder(self) -> str:
-        return f"batch_id={self.batch_id}/submission_date={self.date}"
+        return f"batch_id={self.batch_id}/submission_date={self.submission_date}"
 
 
 # --- inbox (written by ingest)
@@ -69,11 +69,11 @@ def ingest_manifest(key: BatchKey, pid: str) -> str:
     """The report ids (and content fingerprints) of a written partition: ingest's anti-replay
     store, in INGEST_BUCKET, sharded by submission date so that a whole expired day is one
     prefix to delete."""
-    return f"{ingest_shard_prefix(key.date)}batch_id={key.batch_id}/{partition_id(pid)}.json"
+    return f"{ingest_shard_prefix(key.submission_date)}batch_id={key.batch_id}/{partition_id(pid)}.json"
 
 
 def ingest_manifest_prefix(key: BatchKey) -> str:
-    return f"{ingest_shard_prefix(key.date)}batch_id={key.batch_id}/"
+    return f"{ingest_shard_prefix(key.submission_date)}batch_id={key.batch_id}/"
 
 
 def ingest_shard_prefix(date: str) -> str:

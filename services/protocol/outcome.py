@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import libprio_ctypes as prio
-from services.common import pb
+from services.protocol import pb
 
 OK = pb.Reason.REASON_OK
 BAD_ENCODING = pb.Reason.REASON_BAD_ENCODING

@@ -10,10 +10,9 @@ from collections.abc import Callable
 
 import fastapi
 
-from services.common import pb
 from services.common.config import Settings
 from services.common.storage import Storage
-from services.protocol import arrivals, layout, outcome
+from services.protocol import arrivals, layout, outcome, pb
 from services.protocol.layout import BatchKey
 
 # Per-partition records, in pipeline order: how far each partition got.
@@ -51,7 +50,7 @@ def batch_status(storage: Storage, settings: Settings, key: BatchKey) -> dict:
         partitions["verify2"] - partitions["peer_verify2"])
     return {
         "batch_id": key.batch_id,
-        "submission_date": key.date,
+        "submission_date": key.submission_date,
         "server": settings.server_id,
         "state": _state(close, total_share, published, publication),
         "partitions": {stage: len(ids) for stage, ids in partitions.items()},
@@ -181,9 +180,9 @@ def refuse_unfinished_day(key: BatchKey, force: bool) -> None:
     """A close is final: reports of its day arriving later are LATE. Closing a day that is not
     over (UTC) needs force; the scheduled close only ever closes days past their grace."""
     today = dt.datetime.now(dt.UTC).date()
-    if not force and dt.date.fromisoformat(key.date) >= today:
+    if not force and dt.date.fromisoformat(key.submission_date) >= today:
         raise fastapi.HTTPException(409, (
-            f"{key.date} is not over yet (today is {today.isoformat()} UTC): reports still "
+            f"{key.submission_date} is not over yet (today is {today.isoformat()} UTC): reports still "
             f"arriving would be counted LATE, and a close cannot be undone; add ?force=true to "
             f"close it now"))
 
@@ -202,7 +201,7 @@ def router(ctx, close: Callable[[BatchKey], dict] | None = None,
 
     @api.get("/batches")
     def list_batches() -> dict:
-        return {"batches": [{"batch_id": k.batch_id, "submission_date": k.date}
+        return {"batches": [{"batch_id": k.batch_id, "submission_date": k.submission_date}
                             for k in batches(ctx.storage, ctx.settings)]}
 
     @api.get("/batches/{batch_id}/{date}")

@@ -10,8 +10,8 @@ import uuid
 from opentelemetry import trace
 
 import libprio_ctypes as prio
-from services.common import pb, telemetry, topology
-from services.protocol import layout
+from services.common import telemetry, topology
+from services.protocol import layout, pb
 from services.protocol.keys import ServerKeys, server_letter
 from services.protocol.layout import BatchKey
 from services.publisher import labels
@@ -32,7 +32,7 @@ class Publication:
     def on_total_share(self, share: pb.TotalShare) -> None:
         key = BatchKey(share.batch_id, share.submission_date)
         with self.telemetry.stage("publisher.publish", telemetry.attributes(
-                self.keys.server_id, key.batch_id, key.date, reports=share.report_count,
+                self.keys.server_id, key.batch_id, key.submission_date, reports=share.report_count,
                 valid_reports=share.valid_count)) as span:
             span.set_attribute("prio.sender", server_letter(share.sender))
             if share.sender == self.keys.pb_peer:
@@ -58,7 +58,7 @@ class Publication:
         if refusal is not None:
             self._record(key, {"published": False, "reason": refusal})
             log.warning("batch not published", extra={"batch_id": key.batch_id,
-                                                       "submission_date": key.date,
+                                                       "submission_date": key.submission_date,
                                                        "reason": refusal})
             return
         share_a, share_b = (own, peer) if self.keys.server_id == "A" else (peer, own)
@@ -82,10 +82,10 @@ class Publication:
         config = self.settings.data_config or {}
         return json.dumps({
             # Deterministic, so a redelivery that races the first write writes the same id.
-            "id": str(uuid.uuid5(_RESULT_NAMESPACE, f"{key.batch_id}/{key.date}")),
+            "id": str(uuid.uuid5(_RESULT_NAMESPACE, f"{key.batch_id}/{key.submission_date}")),
             "timestamp": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(),
             "batch_id": key.batch_id,
-            "submission_date": key.date,
+            "submission_date": key.submission_date,
             "payload": counts,
             "counts": labels.labelled(counts, key.batch_id, config, self.settings.labels),
             "total": own.report_count,
@@ -102,12 +102,12 @@ class Publication:
     def _announce(self, key: BatchKey) -> None:
         result = json.loads(self.storage.read(self.private, layout.result(key)))
         message = pb.PublishedResult(
-            batch_id=key.batch_id, submission_date=key.date, server=self.keys.pb_server,
+            batch_id=key.batch_id, submission_date=key.submission_date, server=self.keys.pb_server,
             bucket=self.private, object_name=layout.result(key),
             valid_count=result["valid"], counts=result["payload"])
         self.transport.publish(self.settings.project_id, topology.RESULTS,
                                message.SerializeToString(),
-                               {"batch_id": key.batch_id, "submission_date": key.date})
+                               {"batch_id": key.batch_id, "submission_date": key.submission_date})
 
     def _read(self, name: str) -> pb.TotalShare | None:
         data = self.storage.read_or_none(self.private, name)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from services.common import pb
 from services.common.runtime import ServiceContext, ServiceDefinition
-from services.protocol import status
+from services.protocol import pb, status
 from services.publisher.publication import Publication
 
 

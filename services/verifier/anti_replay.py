@@ -21,9 +21,8 @@ import logging
 import threading
 from collections.abc import Sequence
 
-from services.common import pb
 from services.common.storage import Storage
-from services.protocol import fingerprints, layout, window
+from services.protocol import fingerprints, layout, pb, window
 from services.protocol.fingerprints import FingerprintSet
 from services.protocol.layout import BatchKey
 
@@ -57,7 +56,7 @@ class AntiReplay:
         if stored is not None:
             return stored
         now = now or dt.datetime.now(dt.UTC)
-        if not window.admits(key.date, now, self.retention, self.skew):
+        if not window.admits(key.submission_date, now, self.retention, self.skew):
             return [OUT_OF_WINDOW] * len(prints)
         self._refresh(key.batch_id, now)
         with self._lock:
@@ -73,7 +72,7 @@ class AntiReplay:
                 verdicts.append(REPLAYED if seen else NOT_LOADED)
                 if fp != fingerprints.NONE and not seen:
                     fresh.add(fp)
-            shards.setdefault(key.date, FingerprintSet()).update(fresh)
+            shards.setdefault(key.submission_date, FingerprintSet()).update(fresh)
             self._pending[(key, pid)] = verdicts
             self._expire(key.batch_id, shards, now)
         return verdicts
@@ -134,7 +133,7 @@ class AntiReplay:
         if expired:  # their records are skipped by date from now on
             self._merged[batch_id] = {
                 n for n in self._merged.get(batch_id, ())
-                if all(k.date >= oldest for k in layout.batches_under([n]))}
+                if all(k.submission_date >= oldest for k in layout.batches_under([n]))}
 
 
 def _window_dates(now: dt.datetime, retention_days: int, skew_seconds: float) -> list[str]:

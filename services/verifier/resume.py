@@ -18,8 +18,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from services.common import pb, topology
-from services.protocol import layout, status
+from services.common import topology
+from services.protocol import layout, pb, status
 from services.verifier.verification import Verification, _attributes
 
 log = logging.getLogger("prio_stream.verifier")

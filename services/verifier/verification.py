@@ -11,9 +11,9 @@ import logging
 import threading
 
 import libprio_ctypes as prio
-from services.common import pb, telemetry, topology
+from services.common import telemetry, topology
 from services.common.storage import Storage
-from services.protocol import fingerprints, layout, outcome, retry, shares
+from services.protocol import fingerprints, layout, outcome, pb, retry, shares
 from services.protocol.keys import ServerKeys
 from services.protocol.layout import BatchKey
 from services.verifier import anti_replay

@@ -10,11 +10,10 @@ from google.protobuf.message import DecodeError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.common import pb
 from services.common.storage import ObjectNotFound
 from services.common.transport import Message
 from services.ingest import pings
-from services.protocol import outcome
+from services.protocol import outcome, pb
 from services.verifier.verification import PartitionMismatch
 from tests.services.harness import BATCH, Cluster
 

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from services.common import pb, topology
-from services.protocol import layout
+from services.common import topology
+from services.protocol import layout, pb
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 from tests.faults.conftest import BATCH, DATE  # noqa: E402

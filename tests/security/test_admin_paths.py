@@ -90,14 +90,14 @@ def _closed(cluster: Cluster, key: BatchKey) -> bool:
 def test_closing_today_or_later_needs_force(cluster, days):
     today = dt.datetime.now(dt.UTC).date()
     key = _aggregated(cluster, (today + dt.timedelta(days=days)).isoformat())
-    path = f"/batches/{key.batch_id}/{key.date}/close"
+    path = f"/batches/{key.batch_id}/{key.submission_date}/close"
     with _client(cluster, "aggregator-A") as client:
         refused = client.post(path)
         refused_false = client.post(f"{path}?force=false")
         assert not _closed(cluster, key)
         forced = client.post(f"{path}?force=true")
     expected = {"detail": (
-        f"{key.date} is not over yet (today is {today.isoformat()} UTC): reports still arriving "
+        f"{key.submission_date} is not over yet (today is {today.isoformat()} UTC): reports still arriving "
         f"would be counted LATE, and a close cannot be undone; add ?force=true to close it now")}
     assert (refused.status_code, refused.json()) == (409, expected)
     assert (refused_false.status_code, refused_false.json()) == (409, expected)
@@ -108,7 +108,7 @@ def test_closing_today_or_later_needs_force(cluster, days):
 def test_closing_a_past_day_needs_no_force(cluster):
     key = _aggregated(cluster, DATE)
     with _client(cluster, "aggregator-A") as client:
-        closed = client.post(f"/batches/{key.batch_id}/{key.date}/close")
+        closed = client.post(f"/batches/{key.batch_id}/{key.submission_date}/close")
     assert closed.status_code == 200 and closed.json()["partition_ids"] == ["p1"]
 
 

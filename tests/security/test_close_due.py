@@ -25,13 +25,13 @@ def _aggregated(cluster: Cluster, *keys: BatchKey) -> None:
         values = [1] * cluster.settings["ingest"].data_config[key.batch_id]
         reports = pings.parse(cluster.ping(f"doc-{n}", values, key.batch_id), {},
                               cluster.settings["ingest"].data_config)[0]
-        reports = [dataclasses.replace(r, date=key.date) for r in reports]
+        reports = [dataclasses.replace(r, date=key.submission_date) for r in reports]
         PartitionWriter(cluster.contexts["ingest"]).write(key, f"p{n}", reports)
     cluster.run_servers()
 
 
 def _batch(key: BatchKey) -> dict:
-    return {"batch_id": key.batch_id, "submission_date": key.date}
+    return {"batch_id": key.batch_id, "submission_date": key.submission_date}
 
 
 def test_a_far_future_batch_does_not_stop_close_due(tmp_path):

@@ -57,7 +57,7 @@ def test_relabelled_copies_count_zero_times_through_the_stack(
 
     def reports(server: str, key: BatchKey) -> dict:
         return _get(services[("aggregator", server)],
-                    f"/batches/{key.batch_id}/{key.date}")["reports"]
+                    f"/batches/{key.batch_id}/{key.submission_date}")["reports"]
 
     def verified(key: BatchKey, count: int) -> bool:
         return all(reports(s, key)["verified"] == count for s in "AB")

@@ -16,10 +16,9 @@ import json
 import pytest
 
 from services.aggregator.batch_close import BatchCloser
-from services.common import pb
 from services.ingest import pings
 from services.ingest.partitions import PartitionWriter
-from services.protocol import layout, status
+from services.protocol import layout, pb, status
 from services.protocol.layout import BatchKey
 from tests.services.harness import BATCH, DATE, Cluster
 

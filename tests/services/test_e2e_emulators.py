@@ -137,7 +137,7 @@ def _run_pipeline(deployment: Deployment, services: dict, storage, services_list
     written = {}
 
     def ingested() -> bool:
-        found = {k: _get(services["ingest"], f"/batches/{k.batch_id}/{k.date}") for k in keys}
+        found = {k: _get(services["ingest"], f"/batches/{k.batch_id}/{k.submission_date}") for k in keys}
         written.update({k: v["reports"] for k, v in found.items()})
         return all(found[BatchKey(b, DATE)]["reports"] == expected["valid"][b] + sum(
             expected["rejected"][b].values()) for b in expected["valid"]) and \
@@ -148,7 +148,7 @@ def _run_pipeline(deployment: Deployment, services: dict, storage, services_list
     def verified() -> bool:
         for server in "AB":
             for key in keys:
-                found = _get(services[("aggregator", server)], f"/batches/{key.batch_id}/{key.date}")
+                found = _get(services[("aggregator", server)], f"/batches/{key.batch_id}/{key.submission_date}")
                 if found["reports"]["verified"] != written[key] or \
                         found["partitions"]["aggregated"] != found["partitions"]["verified"]:
                     return False
@@ -157,7 +157,7 @@ def _run_pipeline(deployment: Deployment, services: dict, storage, services_list
     _wait(verified, 120, "verification of every report on both servers", services_list)
     for key in keys:
         closed = httpx.post(f"{services[('aggregator', 'A')].url}/batches/{key.batch_id}/"
-                            f"{key.date}/close", params={"force": "true"}, timeout=60)
+                            f"{key.submission_date}/close", params={"force": "true"}, timeout=60)
         assert closed.status_code == 200, closed.text
     refused = httpx.post(f"{services[('aggregator', 'B')].url}/batches/e2e-0/{DATE}/close",
                          params={"force": "true"}, timeout=60)
@@ -165,14 +165,14 @@ def _run_pipeline(deployment: Deployment, services: dict, storage, services_list
     assert refused.json() == {"detail": "only the leader (server A) closes batches"}
 
     def published() -> bool:
-        return all(_get(services[("publisher", s)], f"/batches/{k.batch_id}/{k.date}")["published"]
+        return all(_get(services[("publisher", s)], f"/batches/{k.batch_id}/{k.submission_date}")["published"]
                    for s in "AB" for k in keys)
 
     _wait(published, 120, "publication on both servers", services_list)
 
     # Exact counts, the right rejection reasons, both servers and every service agree.
     for key in keys:
-        statuses = {(name, s): _get(services[(name, s)], f"/batches/{key.batch_id}/{key.date}")
+        statuses = {(name, s): _get(services[(name, s)], f"/batches/{key.batch_id}/{key.submission_date}")
                     for name in SERVER_SERVICES for s in "AB"}
         reports = {k: v["reports"] for k, v in statuses.items()}
         assert len({json.dumps(r, sort_keys=True) for r in reports.values()}) == 1, reports

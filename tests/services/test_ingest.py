@@ -9,13 +9,12 @@ import threading
 
 import pytest
 
-from services.common import pb
 from services.common.transport import Message
 from services.ingest import pings, staged
 from services.ingest import status as ingest_status
 from services.ingest.holding import Holding
 from services.ingest.partitions import PartitionWriter
-from services.protocol import layout, shares
+from services.protocol import layout, pb, shares
 from services.protocol.layout import BatchKey
 from tests.services.harness import BATCH, DATE, Cluster
 

@@ -29,10 +29,10 @@ def _buf() -> str:
 def test_generated_code_is_current(tmp_path):
     written = _generator().generate(tmp_path)
     assert written, "no proto files found"
-    committed = ROOT / "services" / "common" / "pb"
+    committed = ROOT / "services" / "protocol" / "pb"
     for path in written:
         assert (committed / path.name).read_text() == path.read_text(), (
-            f"services/common/pb/{path.name} is stale: run `python proto/generate.py`"
+            f"services/protocol/pb/{path.name} is stale: run `python proto/generate.py`"
         )
 
 
@@ -57,7 +57,7 @@ def test_buf_breaking_against_main():
 
 
 def test_messages_round_trip():
-    from services.common import pb
+    from services.protocol import pb
 
     close = pb.BatchClose(batch_id="b-0", submission_date="2026-11-22",
                           kind=pb.BatchClose.KIND_PROPOSAL, sender=pb.Server.SERVER_A,

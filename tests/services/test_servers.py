@@ -9,10 +9,10 @@ import fastapi
 import pytest
 
 from services.aggregator.batch_close import BatchCloser
-from services.common import errors, pb
+from services.common import errors
 from services.ingest import pings
 from services.ingest.partitions import PartitionWriter
-from services.protocol import layout, shares, status
+from services.protocol import layout, pb, shares, status
 from services.protocol.layout import BatchKey
 from services.publisher import labels
 from tests.services.harness import BATCH, DATE, SERVER_SUBSCRIPTIONS, Cluster

@@ -1,7 +1,7 @@
 """Generated protobuf code of proto/prio/v1 (regenerate: `python proto/generate.py`)."""
 
-from services.common.pb.batch_pb2 import BatchClose, PartitionTotal, PublishedResult, TotalShare
-from services.common.pb.partition_pb2 import (
+from services.protocol.pb.batch_pb2 import BatchClose, PartitionTotal, PublishedResult, TotalShare
+from services.protocol.pb.partition_pb2 import (
     PartitionNotice,
     PartitionRef,
     PartitionVerified,
