@@ -117,10 +117,10 @@ class Holding:
         held = partition.reports.get(report.report_id)
         self._hold(ticket, partition.tickets)
         if held is not None:
-            # A redelivery of a ping still held joins the first delivery's partition; the
-            # same id with another content is a replay.
-            rejection = classify(report, held.fingerprint)
-            return [rejection] if rejection.reason != "duplicate" else []
+            # A copy of a ping still held waits for the first delivery's partition, and counts
+            # as a duplicate just as a copy meeting a written partition does; the same id with
+            # another content is a replay.
+            return [classify(report, held.fingerprint)]
         partition.reports[report.report_id] = report
         partition.size += report.size
         if len(partition.reports) >= self.max_reports or partition.size >= self.max_bytes:
