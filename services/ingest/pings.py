@@ -9,6 +9,11 @@ A ping is hostile until checked, and every check is linear in its bytes: the bod
 (PING_MAX_BYTES), then its JSON depth and number lengths before anything is built from it,
 then its date (inside the anti-replay window). Whatever a ping holds, it yields at most one
 report per configured batch id and one rejection per reason it earned.
+
+The upstream (gcp-ingestion's decoded topics) sends the ping gzip-compressed, with its document
+id, submission timestamp and document type as attributes, on topics shared by other document
+types (docs/pings.md): a gzip body is inflated at most to PING_MAX_BYTES, the attributes win
+over the body's fields, and another document type is no ping of ours (`is_prio`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import itertools
 import json
 import re
 import uuid
+import zlib
 from collections.abc import Iterable, Mapping
 
 from services.common.config import Settings
@@ -35,6 +41,8 @@ MAX_DEPTH = 32
 MAX_NUMBER_CHARS = 40
 _STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+GZIP_MAGIC = b"\x1f\x8b"
+DOCUMENT_TYPE = "prio"  # gcp-ingestion's `document_type` attribute of a Firefox prio ping
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,10 +147,10 @@ def _parse(data: bytes, attributes: Mapping[str, str], batches: Mapping[str, int
     if len(data) > limits.max_bytes:
         return [], [Rejection("", received, outcome.TOO_LARGE)]
     try:
-        ping = _load(data)
+        ping = _load(_gunzip(data, limits.max_bytes) if data[:2] == GZIP_MAGIC else data)
     except _TooLarge:
         return [], [Rejection("", received, outcome.TOO_LARGE)]
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, zlib.error):
         ping = None
     if not isinstance(ping, dict):
         return [], [Rejection("", received, outcome.NOT_JSON)]
@@ -157,6 +165,25 @@ def _parse(data: bytes, attributes: Mapping[str, str], batches: Mapping[str, int
     if not isinstance(entries, list) or not entries:
         return [], [Rejection("", date, outcome.MISSING_PRIO_DATA)]
     return _entries(entries, document_id, date, batches)
+
+
+def is_prio(attributes: Mapping[str, str]) -> bool:
+    """Whether a message is a prio ping: one of another document type (a topic the upstream
+    shares between document types) is none of ingest's business, not even a rejection. A
+    message without the attribute (our own topic, the load generator) is taken as one."""
+    return attributes.get("document_type", DOCUMENT_TYPE) == DOCUMENT_TYPE
+
+
+def _gunzip(data: bytes, limit: int) -> bytes:
+    """The one gzip member data holds, inflated to at most limit bytes: a bomb costs limit
+    bytes and is _TooLarge; a truncated member, or bytes after it, is zlib.error."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip header and trailer only
+    body = inflater.decompress(data, limit + 1)
+    if len(body) > limit:
+        raise _TooLarge("inflates past PING_MAX_BYTES")
+    if not inflater.eof or inflater.unused_data:
+        raise zlib.error("not one whole gzip member")
+    return body
 
 
 def _load(data: bytes):

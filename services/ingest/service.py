@@ -24,8 +24,15 @@ def build(ctx: ServiceContext) -> ServiceDefinition:
     holding = Holding(writer, ctx.settings)
     batches = ctx.settings.data_config
     limits = pings.Limits.of(ctx.settings)
+    other_documents = ctx.telemetry.counter(
+        "prio.ingest.other_documents", unit="{message}",
+        description="messages of another document type (a shared topic without the "
+                    "subscription filter), acked unread")
 
-    def on_ping(message: Message) -> Future:
+    def on_ping(message: Message) -> Future | None:
+        if not pings.is_prio(message.attributes):
+            other_documents.add(1)
+            return None  # acked: the upstream's other documents, not pings to count
         # Parsed here, on the handler's thread: the holding's lock is taken only to add the
         # few reports and rejections a ping can yield.
         reports, rejections = pings.parse(message.data, message.attributes, batches, limits)
