@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import importlib
 import importlib.util
 import json
 import sys
 
 import click
+from google.auth import exceptions as auth_exceptions
 
 from services.common import logging as json_logging
 from services.common import topology
@@ -41,10 +43,22 @@ class _Commands(click.Group):
 
 
 def _settings(role: str | None = None) -> Settings:
-    try:
+    with _setup_mistakes():
         return load_settings(role)
+
+
+@contextlib.contextmanager
+def _setup_mistakes():
+    """A setting missing or wrong (no credentials included) is one line and exit 1."""
+    try:
+        yield
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
+    except auth_exceptions.DefaultCredentialsError:
+        raise click.ClickException(
+            "no Google credentials found: set GOOGLE_APPLICATION_CREDENTIALS (or run `gcloud "
+            "auth application-default login`), or PUBSUB_EMULATOR_HOST and "
+            "STORAGE_EMULATOR_HOST for the emulators") from None
 
 
 @click.group(cls=_Commands)
@@ -64,8 +78,9 @@ def _start(name: str):
     settings = _settings(name if name in SERVICES else None)
     # Cloud Logging links a line to its trace by the project's resource name, known only now.
     json_logging.configure(project_id=settings.project_id)
-    ctx = build_context(settings, name)
-    return load_definition(name, ctx), ctx
+    with _setup_mistakes():
+        ctx = build_context(settings, name)
+        return load_definition(name, ctx), ctx
 
 
 @cli.command()
@@ -120,12 +135,13 @@ def setup(project_a, project_b, project_ingest, extra_buckets, push_url_template
     if settings.transport != "pubsub":
         raise click.ClickException("setup creates Pub/Sub resources: set TRANSPORT=pubsub")
     deployment = deployment_of(settings, project_a, project_b, project_ingest, extra_buckets)
-    created = provision(
-        PubSubAdmin.for_emulator(settings.pubsub_emulator_host), deployment,
-        SubscriptionPolicy(settings.max_delivery_attempts, min_backoff, max_backoff,
-                           ack_deadline, push_url_template, settings.push_service_account),
-        make_storage(settings) if buckets else None,
-    )
+    with _setup_mistakes():
+        created = provision(
+            PubSubAdmin.for_emulator(settings.pubsub_emulator_host), deployment,
+            SubscriptionPolicy(settings.max_delivery_attempts, min_backoff, max_backoff,
+                               ack_deadline, push_url_template, settings.push_service_account),
+            make_storage(settings) if buckets else None,
+        )
     for line in created:
         click.echo(f"created {line}")
     click.echo(f"{len(created)} created, the rest already existed")
@@ -140,7 +156,8 @@ def _dead_letter_tools(project: str | None):
     from services.common.pubsub import PubSubTransport
 
     settings = _settings()
-    transport = PubSubTransport.from_settings(settings)
+    with _setup_mistakes():
+        transport = PubSubTransport.from_settings(settings)
     return transport.admin, transport, project or settings.project_id
 
 
