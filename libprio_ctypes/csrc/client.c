@@ -68,7 +68,7 @@ int32_t prio_encode(int32_t n_data, const uint8_t *batch_id, uint32_t batch_id_l
         return PRIO_INVALID_ARGUMENT;
     for (int32_t i = 0; i < n_data && !allow_non_binary; i++)
         if (values[i] > 1) return PRIO_VALUE_OUT_OF_RANGE;
-    size_t n = (size_t)n_data, n_h = (size_t)prio_h_points(n_data);
+    size_t n = (size_t)n_data, n_h = ntt_h_points(n);
     encoding s = {0};
     s.a.data = malloc((n + 1) * sizeof(fe));
     s.a.h = malloc(n_h * sizeof(fe));

@@ -1,6 +1,12 @@
 /* Iterative radix-2 NTT; the client's only O(N log N) step (spec §6, §15). */
 #include "ntt.h"
 
+size_t ntt_h_points(size_t n_data) {
+    size_t n = 1;
+    while (n < n_data + 1) n <<= 1;
+    return n;
+}
+
 static void bit_reverse(fe *a, size_t n) {
     for (size_t i = 1, j = 0; i < n; i++) {
         size_t bit = n >> 1;

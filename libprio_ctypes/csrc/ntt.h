@@ -4,6 +4,9 @@
 
 #include "field.h"
 
+/* N, the SNIP's number of h points (spec §6): the smallest power of two above n_data */
+size_t ntt_h_points(size_t n_data);
+
 /* In place: a[i] <- sum_j a[j] * w^(i*j), w the primitive n-th root (n a power of two).
  * inverse != 0 uses w^-1 and scales by 1/n. tw: scratch of n/2 elements. */
 void ntt(fe *a, size_t n, int inverse, fe *tw);

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "ntt.h"
 #include "prio.h"
 
 int packet_client_read(const uint8_t *in, size_t len, size_t n_data, const uint8_t *batch_id,
@@ -21,7 +22,7 @@ int packet_client_read(const uint8_t *in, size_t len, size_t n_data, const uint8
     if (idx != server_idx) return PRIO_WRONG_SERVER_INDEX;
     if (server_idx == PRIO_SERVER_A) {
         if ((rc = mp_read_fe_array(&r, out->data, n_data))) return rc;
-        return mp_read_fe_array(&r, out->h, (size_t)prio_h_points((int32_t)n_data));
+        return mp_read_fe_array(&r, out->h, ntt_h_points(n_data));
     }
     if ((rc = mp_read_str(&r, &s, &n, PRIO_MALFORMED))) return rc;
     if (n != 16) return PRIO_WRONG_LENGTH;
@@ -32,7 +33,7 @@ int packet_client_read(const uint8_t *in, size_t len, size_t n_data, const uint8
 size_t packet_client_max_size(size_t n_data, size_t batch_id_len, int server_idx) {
     size_t head = mp_str_header_size(batch_id_len) + batch_id_len + 6 * (1 + FE_MAX_BE) + 1;
     if (server_idx != PRIO_SERVER_A) return head + 17;
-    size_t n_h = (size_t)prio_h_points((int32_t)n_data);
+    size_t n_h = ntt_h_points(n_data);
     return head + mp_array_header_size(n_data) + n_data * (1 + FE_MAX_BE) + mp_array_header_size(n_h) +
            n_h * (1 + FE_MAX_BE);
 }
@@ -45,7 +46,7 @@ size_t packet_client_write(uint8_t *out, size_t n_data, const uint8_t *batch_id,
     for (int i = 0; i < 6; i++) mp_write_fe(&w, shares[i]);
     mp_write_uint(&w, (uint8_t)server_idx);
     if (server_idx == PRIO_SERVER_A) {
-        size_t n_h = (size_t)prio_h_points((int32_t)n_data);
+        size_t n_h = ntt_h_points(n_data);
         mp_write_array_header(&w, n_data);
         for (size_t i = 0; i < n_data; i++) mp_write_fe(&w, pk->data[i]);
         mp_write_array_header(&w, n_h);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "ntt.h"
 #include "prg.h"
 #include "prio.h"
 
@@ -16,7 +17,7 @@ static int node_index(fe r, size_t n2, const fe *powers) {
 }
 
 int weights_init(eval_weights *w, size_t n_data, fe r) {
-    size_t n_h = (size_t)prio_h_points((int32_t)n_data), n2 = 2 * n_h;
+    size_t n_h = ntt_h_points(n_data), n2 = 2 * n_h;
     w->n_data = n_data;
     w->n_h = n_h;
     w->w_n = calloc(n_h, sizeof(fe));
@@ -69,7 +70,7 @@ int loader_init(report_loader *l, int32_t n_data, const uint8_t *batch_id, size_
         (prg_mode != PRIO_PRG_RAW && prg_mode != PRIO_PRG_HASH))
         return PRIO_INVALID_ARGUMENT;
     l->n_data = (size_t)n_data;
-    l->n_h = (size_t)prio_h_points(n_data);
+    l->n_h = ntt_h_points(l->n_data);
     l->batch_id = batch_id;
     l->batch_id_len = batch_id_len;
     l->prg_mode = prg_mode;
