@@ -312,7 +312,8 @@ def claim_output(root: Path, secrets: Secrets) -> None:
               default=None, show_default=", ".join(
                   f"{b} (n_data {n})" for b, n in DEMO_DATA_CONFIG.items()))
 @click.option("--pings", type=click.Path(exists=True, dir_okay=False),
-              help="NDJSON file of Firefox prio pings.")
+              help="NDJSON file of Firefox prio pings, optionally gzip-compressed "
+                   "(docs/pings.md).")
 @click.option("--staged-a", type=click.Path(exists=True, dir_okay=False),
               help="Staged share file of server A (seed layout); with --staged-b, --batch-id.")
 @click.option("--staged-b", type=click.Path(exists=True, dir_okay=False),
@@ -376,7 +377,7 @@ def _inputs(pings_file, staged_a, staged_b, batch_id, date, config) -> tuple | N
         data_a, data_b = options.staged(staged_a, staged_b, batch_id, config)
         return "staged", BatchKey(batch_id, date), data_a, data_b
     if pings_file:
-        return "pings", options.pings(pings_file)
+        return "pings", loadgen.read_pings(pings_file)
     return None
 
 

@@ -112,13 +112,6 @@ def expect(_ctx, _param, value: str | None) -> dict | None:
     return found
 
 
-def pings(path: str) -> list[bytes]:
-    messages = [line for line in Path(path).read_bytes().splitlines() if line.strip()]
-    if not messages:
-        raise click.BadParameter(f"{path} holds no pings", param_hint="'--pings'")
-    return messages
-
-
 def staged(staged_a: str | None, staged_b: str | None, batch_id: str | None,
            config: dict[str, int]) -> tuple[bytes, bytes]:
     """Both staged files' bytes, once each is a non-empty share file of a configured batch."""

@@ -3,12 +3,15 @@
 Also the source of demo workloads (embedded mode, tests): each generated report is valid or
 made invalid on purpose (a non-binary input fails the proof, a corrupted share fails to
 decrypt), and the plaintext sums of the valid ones are kept to check the published counts.
+With --pings it replays a file of real pings instead, as the upstream publishes them
+(docs/pings.md): each with its document id and submission timestamp as attributes.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gzip
 import json
 import random
 import sys
@@ -22,6 +25,8 @@ import click
 import libprio_ctypes as prio
 from services.common import topology
 from services.ingest import pings
+
+MAX_ATTRIBUTE_BYTES = 1024  # Pub/Sub's limit of an attribute value
 
 
 @dataclasses.dataclass
@@ -105,9 +110,45 @@ def staged_pings(data_a: bytes, data_b: bytes, batch_id: str, date: str) -> Iter
             }).encode()
 
 
-def publish_all(transport, project: str, messages: list[bytes], rate: float | None) -> None:
+def read_pings(path: str) -> list[bytes]:
+    """The pings of an NDJSON file (--pings), one a line (blank lines skipped); gzip-compressed
+    files (known by their magic bytes, whatever their name) are read through."""
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+        if data[:2] == pings.GZIP_MAGIC:
+            data = gzip.decompress(data)
+    except (OSError, EOFError) as error:  # gzip.BadGzipFile is an OSError
+        raise click.BadParameter(f"cannot read {path} ({error})", param_hint="'--pings'") from None
+    messages = [line for line in data.splitlines() if line.strip()]
+    if not messages:
+        raise click.BadParameter(f"{path} holds no pings", param_hint="'--pings'")
+    return messages
+
+
+def upstream_attributes(ping: bytes) -> dict[str, str]:
+    """What gcp-ingestion's decoded messages carry beside a prio ping: its document type, and
+    its document id and submission timestamp when the ping holds them (a line that is no JSON
+    object goes with the type only: ingest tells why it is no ping)."""
+    found = {"document_namespace": "telemetry", "document_type": pings.DOCUMENT_TYPE}
+    try:
+        body = json.loads(ping)
+    except (ValueError, UnicodeDecodeError):
+        return found
+    for attribute, field in (("document_id", "id"),
+                             ("submission_timestamp", "submission_timestamp")):
+        value = body.get(field) if isinstance(body, dict) else None
+        # Longer than Pub/Sub takes in an attribute: the body keeps it, ingest reads it there.
+        if isinstance(value, str) and 0 < len(value.encode()) <= MAX_ATTRIBUTE_BYTES:
+            found[attribute] = value
+    return found
+
+
+def publish_all(transport, project: str, messages: list[bytes], rate: float | None,
+                each: list[dict[str, str]] | None = None) -> None:
     """Publishes at most rate messages per second (None: as fast as the broker takes them),
-    in chunks: of a twentieth of a second's worth when throttled, else of a thousand."""
+    in chunks: of a twentieth of a second's worth when throttled, else of a thousand. each:
+    every message's own attributes."""
     chunk = max(1, int(rate / 20)) if rate else 1000
     started = time.monotonic()
     for i in range(0, len(messages), chunk):
@@ -115,7 +156,8 @@ def publish_all(transport, project: str, messages: list[bytes], rate: float | No
             wait = started + i / rate - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
-        transport.publish_many(project, topology.PINGS, messages[i:i + chunk])
+        transport.publish_many(project, topology.PINGS, messages[i:i + chunk],
+                               each=each[i:i + chunk] if each else None)
 
 
 @click.command("loadgen")
@@ -126,14 +168,19 @@ def publish_all(transport, project: str, messages: list[bytes], rate: float | No
 @click.option("--date", default=None, help="Submission date YYYY-MM-DD (default: today, UTC).")
 @click.option("--valid-only", is_flag=True, help="No invalid reports or pings.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--pings", "pings_file", type=click.Path(exists=True, dir_okay=False),
+              help="Replay the pings of an NDJSON file (optionally gzip-compressed) instead, each "
+                   "with its document id and submission timestamp as attributes.")
+@click.option("--gzip", "compress", is_flag=True,
+              help="Send every ping gzip-compressed, as the upstream's decoded topics do.")
 @click.option("--staged-a", type=click.Path(exists=True, dir_okay=False),
               help="Send the reports of staged share files instead (with --staged-b).")
 @click.option("--staged-b", type=click.Path(exists=True, dir_okay=False))
 @click.option("--batch-id", help="Batch id of the staged share files.")
 @click.option("--expected-out", type=click.Path(dir_okay=False),
               help="Write the expected sums and rejections here (JSON).")
-def command(rate, count, public_key_hex_a, public_key_hex_b, date, valid_only, seed, staged_a,
-            staged_b, batch_id, expected_out) -> None:
+def command(rate, count, public_key_hex_a, public_key_hex_b, date, valid_only, seed, pings_file,
+            compress, staged_a, staged_b, batch_id, expected_out) -> None:
     """Publish encoded Firefox "prio" pings to prio-pings (INGEST_PROJECT_ID)."""
     from services.common.config import ConfigError, load_settings
     from services.common.factory import make_transport
@@ -143,27 +190,41 @@ def command(rate, count, public_key_hex_a, public_key_hex_b, date, valid_only, s
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
     date = date or dt.datetime.now(dt.UTC).date().isoformat()
-    if staged_a or staged_b:
+    each = None
+    if pings_file and (staged_a or staged_b):
+        raise click.UsageError("--pings replays a file of pings: give it without --staged-a")
+    if pings_file:
+        messages = read_pings(pings_file)
+        each = [upstream_attributes(m) for m in messages]
+    elif staged_a or staged_b:
         if not (staged_a and staged_b and batch_id):
             raise click.UsageError("--staged-a needs --staged-b and --batch-id")
         with open(staged_a, "rb") as a, open(staged_b, "rb") as b:
             messages = list(staged_pings(a.read(), b.read(), batch_id, date))
     else:
-        if not (public_key_hex_a and public_key_hex_b and settings.data_config):
-            raise click.UsageError("needs --public-key-hex-a, --public-key-hex-b and DATA_CONFIG")
-        mix = Mix(0.0, 0.0, 0) if valid_only else Mix()
-        work = generate(count, settings.data_config, prio.PublicKey.from_hex(public_key_hex_a),
-                        prio.PublicKey.from_hex(public_key_hex_b), prio.PrgMode(settings.prg_mode),
-                        date, mix, seed)
-        messages = work.pings
-        if expected_out:
-            with open(expected_out, "w") as out:
-                json.dump({"sums": work.sums, "valid": work.valid, "rejected": work.rejected,
-                           "ingest_rejected": work.ingest_rejected}, out)
+        messages = _generated(settings, count, public_key_hex_a, public_key_hex_b, date,
+                              Mix(0.0, 0.0, 0) if valid_only else Mix(), seed, expected_out)
+    if compress:
+        messages = [gzip.compress(m, mtime=0) for m in messages]
     transport = make_transport(settings)
-    publish_all(transport, settings.ingest_project_id, messages, rate)
+    publish_all(transport, settings.ingest_project_id, messages, rate, each)
     click.echo(f"published {len(messages)} pings to {settings.ingest_project_id}/"
                f"{topology.PINGS}", err=True)
     if hasattr(transport, "close"):
         transport.close()
     sys.exit(0)
+
+
+def _generated(settings, count, public_key_hex_a, public_key_hex_b, date, mix: Mix, seed,
+               expected_out) -> list[bytes]:
+    """Demo pings made with our client; what they must publish written to expected_out."""
+    if not (public_key_hex_a and public_key_hex_b and settings.data_config):
+        raise click.UsageError("needs --public-key-hex-a, --public-key-hex-b and DATA_CONFIG")
+    work = generate(count, settings.data_config, prio.PublicKey.from_hex(public_key_hex_a),
+                    prio.PublicKey.from_hex(public_key_hex_b), prio.PrgMode(settings.prg_mode),
+                    date, mix, seed)
+    if expected_out:
+        with open(expected_out, "w") as out:
+            json.dump({"sums": work.sums, "valid": work.valid, "rejected": work.rejected,
+                       "ingest_rejected": work.ingest_rejected}, out)
+    return work.pings

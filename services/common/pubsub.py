@@ -22,7 +22,14 @@ from google.pubsub_v1.types import PublishRequest, PubsubMessage
 from services.common import telemetry
 from services.common.config import Settings
 from services.common.deadletters import Pulled
-from services.common.transport import Handler, Message, Subscription, Transport, when_settled
+from services.common.transport import (
+    Handler,
+    Message,
+    Subscription,
+    Transport,
+    message_attributes,
+    when_settled,
+)
 
 log = logging.getLogger("prio_stream.pubsub")
 
@@ -151,7 +158,8 @@ class PubSubTransport(Transport):
         return future.result(timeout=self.publish_timeout)
 
     def publish_many(self, project: str, topic: str, messages: Sequence[bytes],
-                     attributes: Mapping[str, str] | None = None) -> list[str]:
+                     attributes: Mapping[str, str] | None = None,
+                     each: Sequence[Mapping[str, str]] | None = None) -> list[str]:
         """One Publish call per chunk of the API's limits, built as raw protobuf: the batching
         publisher's per-message future and bookkeeping cost several times the call itself."""
         request_type, message_type = PublishRequest.pb(), PubsubMessage.pb()
@@ -159,8 +167,10 @@ class PubSubTransport(Transport):
         carried = telemetry.inject(dict(attributes or {}))
         ids: list[str] = []
         for chunk in _chunks(messages, PUBLISH_MAX_MESSAGES, PUBLISH_MAX_BYTES):
+            first = len(ids)
             request = request_type(topic=path, messages=[
-                message_type(data=data, attributes=carried) for data in chunk])
+                message_type(data=data, attributes=message_attributes(carried, each, first + i))
+                for i, data in enumerate(chunk)])
             # The GAPIC Publish call itself: the client's own publish() is the batching one.
             response = GapicPublisherClient.publish(
                 self.publisher, request=PublishRequest.wrap(request), timeout=self.publish_timeout)

@@ -79,6 +79,12 @@ class Subscription(abc.ABC):
         return None
 
 
+def message_attributes(common: Mapping[str, str] | None,
+                       each: Sequence[Mapping[str, str]] | None, i: int) -> dict[str, str]:
+    """Message i's attributes in a publish_many: its own (each[i]) over the common ones."""
+    return {**(common or {}), **(each[i] if each else {})}
+
+
 class Transport(abc.ABC):
     """Implementations: `PubSubTransport` (google-cloud-pubsub) and `InProcessTransport`."""
 
@@ -89,10 +95,13 @@ class Transport(abc.ABC):
         """Publishes and waits until the broker has it; returns the message id."""
 
     def publish_many(self, project: str, topic: str, messages: Sequence[bytes],
-                     attributes: Mapping[str, str] | None = None) -> list[str]:
-        """Publishes every message (same attributes) and waits until the broker has them all;
-        returns their ids. For senders of many small messages at once (the load generator)."""
-        return [self.publish(project, topic, data, attributes) for data in messages]
+                     attributes: Mapping[str, str] | None = None,
+                     each: Sequence[Mapping[str, str]] | None = None) -> list[str]:
+        """Publishes every message (attributes, and each[i] over them for message i) and waits
+        until the broker has them all; returns their ids. For senders of many small messages
+        at once (the load generator)."""
+        return [self.publish(project, topic, data, message_attributes(attributes, each, i))
+                for i, data in enumerate(messages)]
 
     @abc.abstractmethod
     def subscribe(self, project: str, subscription: str, handler: Handler, *,
