@@ -75,7 +75,6 @@ _SIGNATURES = {
     ),
     "prio_sum_states": (c_int32, [c_int32, u8p, u64p, c_uint64, c_void_p, u64p, u64p]),
     "prio_state_difference": (c_int32, [c_int32, u8p, c_uint64, u8p, c_uint64, c_void_p, u64p]),
-    "prio_test_field": (c_int32, [c_int32, u8p, u8p, c_void_p]),
 }
 
 

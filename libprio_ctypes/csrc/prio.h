@@ -133,7 +133,9 @@ PRIO_API int32_t prio_state_difference(int32_t n_data, const uint8_t *a, uint64_
                                        const uint8_t *b, uint64_t b_len, uint8_t *out,
                                        uint64_t *out_len);
 
-/* test hooks: field arithmetic on 16-byte LE operands */
+#ifdef PRIO_TEST_HOOKS
+/* test hooks, only in the test builds (csrc/Makefile): field arithmetic on 16-byte LE operands */
 PRIO_API int32_t prio_test_field(int32_t op, const uint8_t a[16], const uint8_t b[16], uint8_t out[16]);
+#endif
 
 #endif
