@@ -1,7 +1,7 @@
 """The server steps `verify1`, `verify2` and `aggregate`: files in, files out, rejections tallied.
 
 Which evaluation-point convention does the work is chosen here; the two modules behind it
-(`per_record`, `fixed_point`) read and write the same files.
+(`per_record_evaluation_point`, `fixed_evaluation_point`) read and write the same files.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import dataclasses
 import click
 
 from libprio_ctypes import partition_evaluation_point
-from prio_cli import fixed_point, per_record
+from prio_cli import fixed_evaluation_point, per_record_evaluation_point
 from prio_cli.config import ServerSetup, server_setup
 from prio_cli.options import (
     data_config,
@@ -61,7 +61,7 @@ def _setup(options: dict) -> ServerSetup:
 
 
 def _convention(setup: ServerSetup):
-    return per_record if setup.evaluation_point is None else fixed_point
+    return per_record_evaluation_point if setup.evaluation_point is None else fixed_evaluation_point
 
 
 def _index(path: str, option: str, tally: Tally) -> PacketIndex:

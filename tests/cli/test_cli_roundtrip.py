@@ -123,7 +123,7 @@ def test_an_invalid_report_is_counted_and_left_out(convention, invoke, tmp_path)
         assert published["payload"] == column_sums(vectors)
 
 
-def test_fixed_point_loses_only_the_record_one_server_lacks(invoke, tmp_path):
+def test_fixed_evaluation_point_loses_only_the_record_one_server_lacks(invoke, tmp_path):
     """With one point per partition a record missing on B costs that record only (with
     prio-processor's per-record points every later record of the file would fail)."""
     servers = new_servers(invoke, "raw", "fixed", n_data=3)
@@ -147,7 +147,7 @@ def test_fixed_point_loses_only_the_record_one_server_lacks(invoke, tmp_path):
         assert published["payload"] == column_sums(vectors[:1] + vectors[2:])
 
 
-def test_the_fixed_point_depends_on_the_partition(invoke, tmp_path):
+def test_the_fixed_evaluation_point_depends_on_the_partition(invoke, tmp_path):
     servers = new_servers(invoke, "hash", "fixed", n_data=3)
     raw = encode(invoke, servers, tmp_path, [[1, 0, 1]])
     packets = set()
