@@ -496,3 +496,28 @@ def test_the_example_passes_operators_and_readers_to_every_party(example):
     for name, key in (("server_a", "a"), ("server_b", "b"), ("ingest", "ingest")):
         assert modules[name]["operators"] == f'${{lookup(var.operator_emails, "{key}", [])}}'
         assert modules[name]["readers"] == f'${{lookup(var.reader_emails, "{key}", [])}}'
+
+
+# --- ingest on the upstream's shared decoded topic (issue 12)
+
+
+def test_ingest_can_subscribe_to_a_shared_topic_with_a_document_type_filter(ingest, example):
+    variables = declared(ingest)
+    assert variables["pings_topic"]["default"] == ""  # ingest's own prio-pings, as before
+    assert "projects/" in variables["pings_topic"]["validation"][0]["condition"]
+    assert variables["pings_filter"]["default"] is None
+    names = locals_of(ingest)
+    assert names["pings_topic"] == \
+        '${var.pings_topic == "" ? google_pubsub_topic.pings.id : var.pings_topic}'
+    # A shared topic gets the prio filter unless the operator gives another; our own none.
+    assert names["prio_filter"] == 'attributes.document_type = \\"prio\\"'
+    assert names["pings_filter"] == ('${var.pings_filter != null ? var.pings_filter : '
+                                     '(var.pings_topic == "" ? "" : local.prio_filter)}')
+    subscription = resources(ingest, "google_pubsub_subscription")["ingest"]
+    assert subscription["topic"] == "${local.pings_topic}"
+    assert subscription["filter"] == "${local.pings_filter}"
+    modules = {}
+    for item in example["module"]:
+        modules.update(item)
+    assert modules["ingest"]["pings_topic"] == "${var.ingest_pings_topic}"
+    assert modules["ingest"]["pings_filter"] == "${var.ingest_pings_filter}"

@@ -74,6 +74,8 @@ module "ingest" {
   prg_mode         = var.prg_mode
   delivery         = var.ingest_delivery
   pings_publishers = var.pings_publishers
+  pings_topic      = var.ingest_pings_topic
+  pings_filter     = var.ingest_pings_filter
   operator_members = var.operators_ingest
   operators        = lookup(var.operator_emails, "ingest", [])
   readers          = lookup(var.reader_emails, "ingest", [])

@@ -75,6 +75,18 @@ variable "pings_publishers" {
   default     = []
 }
 
+variable "ingest_pings_topic" {
+  description = "Ingest's pings_topic: empty for its own prio-pings, or projects/P/topics/T of a topic shared with other document types (the upstream's decoded topic)."
+  type        = string
+  default     = ""
+}
+
+variable "ingest_pings_filter" {
+  description = "Ingest's pings_filter: null for attributes.document_type = \"prio\" on a shared topic, none on its own."
+  type        = string
+  default     = null
+}
+
 variable "operators_a" {
   description = "IAM members operating server A."
   type        = list(string)

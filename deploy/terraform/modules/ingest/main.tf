@@ -16,6 +16,12 @@ locals {
   push_audience = "prio-stream:${var.project_id}:ingest"
   # Admin routes (import, status) take a Google ID token for this audience (OPERATORS/READERS).
   admin_audience = coalesce(var.admin_audience, "prio-stream:${var.project_id}:admin")
+  # What ingest's subscription reads: its own prio-pings, or a topic the upstream shares between
+  # document types (gcp-ingestion's decoded topic; docs/pings.md), filtered to prio pings there:
+  # Pub/Sub acks the other documents itself, so ingest never receives them.
+  pings_topic  = var.pings_topic == "" ? google_pubsub_topic.pings.id : var.pings_topic
+  prio_filter  = "attributes.document_type = \"prio\""
+  pings_filter = var.pings_filter != null ? var.pings_filter : (var.pings_topic == "" ? "" : local.prio_filter)
 
   env = merge(
     {
@@ -86,7 +92,8 @@ resource "google_pubsub_topic" "dead_letter" {
 resource "google_pubsub_subscription" "ingest" {
   project                    = var.project_id
   name                       = local.subscription
-  topic                      = google_pubsub_topic.pings.id
+  topic                      = local.pings_topic
+  filter                     = local.pings_filter
   ack_deadline_seconds       = var.ack_deadline_seconds
   message_retention_duration = "604800s"
 

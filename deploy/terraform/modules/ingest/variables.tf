@@ -56,6 +56,22 @@ variable "pings_publishers" {
   default     = []
 }
 
+variable "pings_topic" {
+  description = "The topic ingest's subscription (prio-pings-ingest) reads: empty for ingest's own prio-pings (clients and load generators publish there), or the id `projects/P/topics/T` of a topic shared with other document types, such as the upstream's decoded topic, whose owner grants the subscription (docs/pings.md). Changing it replaces the subscription."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.pings_topic == "" || can(regex("^projects/[^/]+/topics/[^/]+$", var.pings_topic))
+    error_message = "pings_topic is empty or projects/PROJECT/topics/TOPIC."
+  }
+}
+
+variable "pings_filter" {
+  description = "Pub/Sub subscription filter of prio-pings-ingest; null: `attributes.document_type = \"prio\"` on a shared pings_topic, none on ingest's own. Messages it excludes are acknowledged by Pub/Sub and never reach ingest. Changing it replaces the subscription."
+  type        = string
+  default     = null
+}
+
 variable "operator_members" {
   description = "IAM members of the ingest operators: invoke the admin endpoints."
   type        = list(string)
