@@ -19,7 +19,6 @@ import libprio_ctypes as prio
 from services import embedded_options as options
 from services import embedded_summary as summary
 from services import loadgen
-from services.aggregator.batch_close import BatchCloser
 from services.common import faults, topology
 from services.common.config import Settings, load_settings
 from services.common.inprocess import InProcessTransport
@@ -34,11 +33,9 @@ from services.common.runtime import (
 from services.common.storage_local import LocalStorage
 from services.common.telemetry import Telemetry
 from services.common.transport import when_settled
-from services.ingest import staged
-from services.ingest import status as ingest_status
-from services.ingest.partitions import PartitionWriter
 from services.protocol import layout, status
 from services.protocol.layout import BatchKey
+from services.registry import SERVICES
 
 SERVER_SERVICES = ("verifier", "aggregator", "publisher")
 
@@ -61,8 +58,10 @@ class EmbeddedSystem:
     def __init__(self, root: Path, secrets: Secrets, **settings):
         self.root = root
         self.transport = InProcessTransport()
+        # The run closes each batch itself once every report is verified; the schedule, meant
+        # for a deployment that runs for days, would race it on past dates.
         common = {"transport": "inprocess", "storage": "local", "local_storage_dir": root,
-                  "retry_delay": 0.2, **settings}
+                  "retry_delay": 0.2, "scheduled_close": False, **settings}
         shared = base64.b64encode(secrets.shared_secret).decode()
         own = {"A": (secrets.key_a, secrets.key_b), "B": (secrets.key_b, secrets.key_a)}
         self.settings = {"ingest": load_settings("ingest", **common)}
@@ -93,11 +92,7 @@ class EmbeddedSystem:
         settings: Settings = self.settings[server]
         ctx = ServiceContext(settings, self.storage, self.transport,
                              self.telemetry(label, settings))
-        definition = load_definition(name, ctx)
-        # The run closes each batch itself once every report is verified; the schedule,
-        # meant for a deployment that runs for days, would race it on past dates.
-        definition.background = [task for task in definition.background
-                                 if getattr(task, "__name__", "") != "scheduled_close"]
+        definition = load_definition(name, ctx, SERVICES)
         self.definitions[label], self.contexts[label] = definition, ctx
         dispatch = Dispatcher(definition, ctx)
         # Ingest holds each ping (unacked) until its partition is written: its window must
@@ -147,7 +142,7 @@ class EmbeddedSystem:
         verified on both servers yet: a notice may never have been stored or published. The
         verifiers absorb a notice they already took. Returns how many partitions."""
         ingest = self.settings["ingest"]
-        writer = PartitionWriter(self.contexts["ingest"])
+        notify_again = self.definitions["ingest"].actions["notify_again"]
         resumed = 0
         for key in layout.ingest_batches_under(self.storage.list(ingest.ingest_bucket,
                                                                  "anti-replay/")):
@@ -156,20 +151,18 @@ class EmbeddedSystem:
                 if not all(self.storage.exists(self.settings[s].private_bucket,
                                                layout.internal("verified", key, pid))
                            for s in "AB"):
-                    writer.notify_again(key, pid)
+                    notify_again(key, pid)
                     resumed += 1
         return resumed
 
     def import_staged(self, key: BatchKey, data_a: bytes, data_b: bytes) -> dict:
-        ctx = self.contexts["ingest"]
-        return staged.import_files(PartitionWriter(ctx), ctx.settings.partition_max_reports,
-                                   ctx.settings.partition_max_bytes,
-                                   key, data_a, data_b)
+        """What `POST /batches/{batch_id}/{date}/import` on ingest does with the files."""
+        return self.definitions["ingest"].actions["import"](key, data_a, data_b)
 
     # --- progress
 
     def ingested(self, key: BatchKey) -> dict:
-        return ingest_status.batch_status(self.storage, self.settings["ingest"], key)
+        return self.definitions["ingest"].actions["status"](key)
 
     def status(self, server: str, key: BatchKey) -> dict:
         return status.batch_status(self.storage, self.settings[server], key)
@@ -184,7 +177,7 @@ class EmbeddedSystem:
 
     def close(self, key: BatchKey) -> dict:
         """What `POST /batches/{batch_id}/{date}/close` on server A's aggregator does."""
-        return BatchCloser(self.contexts["aggregator-a"]).close(key)
+        return self.definitions["aggregator-a"].actions["close"](key)
 
     def result(self, server: str, key: BatchKey) -> dict | None:
         data = self.storage.read_or_none(self.settings[server].private_bucket, layout.result(key))
@@ -403,7 +396,7 @@ def _report(outcome: dict[BatchKey, dict], expected: dict | None, rejected: dict
     failures = summary.failures(outcome, expected, rejected)
     if as_json:
         click.echo(json.dumps({"batches": [
-            {"batch_id": k.batch_id, "submission_date": k.submission_date, **v,
+            {**k.attributes(), **v,
              "likely_cause": summary.likely_cause(v["status"]["A"]["reports"])}
             for k, v in outcome.items()], "ok": not failures, "failures": failures}, indent=2))
     else:

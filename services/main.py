@@ -1,45 +1,19 @@
-"""The `prio-stream` command: serve, worker, setup, dead-letters (+ the commands of EXTENSIONS)."""
+"""The `prio-stream` command: serve, worker, embedded, loadgen, setup, dead-letters."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import importlib
-import importlib.util
 import json
 import sys
 
 import click
 from google.auth import exceptions as auth_exceptions
 
+from services import embedded, loadgen
 from services.common import logging as json_logging
 from services.common import topology
 from services.common.config import ConfigError, Settings, load_settings
-from services.common.runtime import SERVICES
-
-# Subcommands living in their own module: name -> module defining `command: click.Command`.
-# Imported only when invoked (so `worker` never loads them); a module not written yet is
-# left out of the list.
-EXTENSIONS = {"embedded": "services.embedded", "loadgen": "services.loadgen"}
-
-
-class _Commands(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        present = [n for n, m in EXTENSIONS.items() if importlib.util.find_spec(m) is not None]
-        return sorted([*super().list_commands(ctx), *present])
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name in EXTENSIONS and importlib.util.find_spec(EXTENSIONS[name]) is not None:
-            command = getattr(importlib.import_module(EXTENSIONS[name]), "command", None)
-            if isinstance(command, click.Command):
-                return command
-            problem = f"{EXTENSIONS[name]} defines no click `command` (yet)"
-
-            def unavailable() -> None:
-                raise click.ClickException(problem)
-
-            return click.Command(name, callback=unavailable, help=problem)
-        return super().get_command(ctx, name)
+from services.registry import SERVICES
 
 
 def _settings(role: str | None = None) -> Settings:
@@ -61,7 +35,7 @@ def _setup_mistakes():
             "STORAGE_EMULATOR_HOST for the emulators") from None
 
 
-@click.group(cls=_Commands)
+@click.group()
 @click.version_option(package_name="prio-stream", prog_name="prio-stream",
                       message="%(prog)s %(version)s")
 def cli() -> None:
@@ -80,7 +54,7 @@ def _start(name: str):
     json_logging.configure(project_id=settings.project_id)
     with _setup_mistakes():
         ctx = build_context(settings, name)
-        return load_definition(name, ctx), ctx
+        return load_definition(name, ctx, SERVICES), ctx
 
 
 @cli.command()
@@ -201,12 +175,10 @@ def dead_letters_show(project, topics, message_id) -> None:
 
     admin, _, project = _dead_letter_tools(project)
     for topic in _topics(project, topics, _settings().ingest_project_id):
-        for message in deadletters.list_messages(admin, project, topic, 1000):
-            if message.message_id == message_id:
-                click.echo(json.dumps({"topic": topic, "message_id": message.message_id,
-                                       "attributes": dict(message.attributes),
-                                       "data": base64.b64encode(message.data).decode()}))
-                return
+        found = deadletters.find(admin, project, topic, message_id)
+        if found is not None:
+            click.echo(json.dumps({"topic": topic, **deadletters.shown(found)}))
+            return
     raise click.ClickException(f"no dead letter {message_id}")
 
 
@@ -240,6 +212,9 @@ def dead_letters_discard(project, topics, message_ids, discard_all) -> None:
         count = deadletters.discard(admin, project, topic, set(message_ids) or None)
         click.echo(f"{topic}: {count} discarded")
 
+
+cli.add_command(embedded.command)
+cli.add_command(loadgen.command)
 
 if __name__ == "__main__":
     cli()

@@ -6,7 +6,7 @@ import libprio_ctypes as prio
 from services.common import telemetry
 from services.protocol import layout, outcome, pb, shares
 from services.protocol.keys import ServerKeys
-from services.protocol.layout import BatchKey
+from services.protocol.layout import BatchKey, PartitionKey
 
 
 class PartitionTotals:
@@ -19,16 +19,15 @@ class PartitionTotals:
     def on_verified(self, verified: pb.PartitionVerified) -> None:
         if verified.server != self.keys.pb_server:
             raise ValueError("another server's verification on this server's topic")
-        ref = verified.partition
-        with self.telemetry.stage("aggregator.partition_total", telemetry.attributes(
-                self.keys.server_id, ref.batch_id, ref.submission_date, ref.partition_id,
-                reports=verified.report_count, valid_reports=verified.valid_count)):
-            self._total(verified)
+        part = PartitionKey.from_ref(verified.partition)
+        with self.telemetry.stage("aggregator.partition_total", part.span_attributes(
+                self.keys.server_id, reports=verified.report_count,
+                valid_reports=verified.valid_count)):
+            self._total(verified, part)
 
-    def _total(self, verified: pb.PartitionVerified) -> None:
-        ref = verified.partition
-        key = BatchKey(ref.batch_id, ref.submission_date)
-        name = layout.internal("aggregate", key, ref.partition_id)
+    def _total(self, verified: pb.PartitionVerified, part: PartitionKey) -> None:
+        ref, key = verified.partition, part.batch
+        name = part.internal("aggregate")
         if self.storage.exists(self.settings.private_bucket, name):
             return  # deterministic: the stored total is what this call would compute
         if self.telemetry.exporting:
@@ -36,7 +35,7 @@ class PartitionTotals:
             span_context = telemetry.current_context()
             if span_context is not None:
                 self.storage.create(self.settings.private_bucket,
-                                    trace_record(key, ref.partition_id),
+                                    layout.trace(key, part.partition_id),
                                     telemetry.to_traceparent(span_context).encode())
         valid = [o == outcome.OK for o in verified.outcome]
         total = pb.PartitionTotal(
@@ -76,8 +75,3 @@ def decrypted_sum(storage, settings, keys: ServerKeys, key: BatchKey, pid: str,
     return prio.aggregate_partition(
         keys.config(key.batch_id), keys.server_id, keys.private_key,
         [shares.packet(line) or b"" if m else b"" for line, m in zip(lines, mask)], mask)
-
-
-def trace_record(key: BatchKey, pid: str) -> str:
-    """The W3C traceparent of a partition's aggregation (only while telemetry is exported)."""
-    return f"{layout.internal_prefix('trace', key)}{pid}.traceparent"

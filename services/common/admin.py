@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import functools
 import importlib.metadata
 import json
@@ -14,7 +13,7 @@ from typing import Annotated
 import fastapi
 from fastapi.responses import JSONResponse
 
-from services.common import deadletters, push_auth, topology
+from services.common import deadletters, errors, push_auth, topology
 from services.common.push_auth import TokenError
 from services.common.transport import Subscription
 
@@ -40,6 +39,25 @@ def version_info() -> dict:
         if path.is_file():
             return json.loads(path.read_text())
     return {"source": "prio-stream", "version": package_version(), "commit": "unknown"}
+
+
+# The one map from a kind of refusal, whatever domain code raised it, to its HTTP status.
+REFUSAL_STATUS: dict[type[errors.Refused], int] = {
+    errors.InvalidRequest: 400,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.TooLarge: 413,
+}
+
+
+def refusal_response(_request: fastapi.Request, error: Exception) -> JSONResponse:
+    """The app's handler of errors.Refused: its status, and its message as FastAPI's own
+    errors show theirs ({"detail": ...})."""
+    # A bare Refused names no kind: a bug of the code that raised it, so a 500.
+    status = next((code for kind, code in REFUSAL_STATUS.items() if isinstance(error, kind)),
+                  500)
+    return JSONResponse({"detail": str(error)}, status_code=status)
 
 
 def check_storage(ctx, service: str) -> None:
@@ -94,6 +112,10 @@ def dockerflow_router(checks: Mapping[str, Callable[[], None]]) -> fastapi.APIRo
     return api
 
 
+# A repeatable query parameter (?message_id=a&message_id=b).
+MessageIds = Annotated[list[str] | None, fastapi.Query()]
+
+
 def dead_letters_router(subscriptions: Iterable[str], ctx) -> fastapi.APIRouter:
     """Dead letters of the service's own subscriptions (metadata only, never message data)."""
     api = fastapi.APIRouter(prefix="/dead-letters", tags=["dead letters"])
@@ -129,15 +151,13 @@ def dead_letters_router(subscriptions: Iterable[str], ctx) -> fastapi.APIRouter:
         """One dead letter with its data (base64): to decide between re-drive and discard."""
         spec = spec_of(subscription)
         admin = deadletters.admin_of(ctx.transport)
-        for m in deadletters.list_messages(admin, project_of(spec), spec.topic, 1000):
-            if m.message_id == message_id:
-                return {"message_id": m.message_id, "attributes": dict(m.attributes),
-                        "data": base64.b64encode(m.data).decode()}
-        raise fastapi.HTTPException(404, f"no dead letter {message_id}")
+        found = deadletters.find(admin, project_of(spec), spec.topic, message_id)
+        if found is None:
+            raise fastapi.HTTPException(404, f"no dead letter {message_id}")
+        return deadletters.shown(found)
 
     @api.post("/{subscription}/redrive")
-    def redrive(subscription: str,
-                message_id: list[str] | None = fastapi.Query(None)) -> dict:
+    def redrive(subscription: str, message_id: MessageIds = None) -> dict:
         """Publishes the subscription's dead letters (all, or the message_id given) to its
         topic again."""
         spec = spec_of(subscription)
@@ -148,8 +168,7 @@ def dead_letters_router(subscriptions: Iterable[str], ctx) -> fastapi.APIRouter:
         return {"redriven": count}
 
     @api.post("/{subscription}/discard")
-    def discard(subscription: str, message_id: list[str] | None = fastapi.Query(None),
-                all: bool = False) -> dict:
+    def discard(subscription: str, message_id: MessageIds = None, all: bool = False) -> dict:
         """Drops dead letters for good: the message_id given, or every one with all=true."""
         spec = spec_of(subscription)
         if not message_id and not all:

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     # The scheduled close also waits until ingest has written nothing of the batch for this
     # long: a backfill of old pings is not closed half way (services/protocol/arrivals.py).
     close_quiet_seconds: float = Field(900.0, ge=0)
+    # The leader's worker closes due batches itself; off where something else closes them
+    # (embedded mode closes each batch once every report is verified).
+    scheduled_close: bool = True
     # Resume sweep: work whose trigger message was lost is started again after this long.
     sweep_interval_seconds: float = Field(60.0, gt=0)
     # TEST ONLY (services/common/faults.py): injected faults, e.g.

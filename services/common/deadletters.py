@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from collections.abc import Collection, Sequence
 from typing import Protocol
@@ -52,6 +53,19 @@ def list_messages(admin: Admin, project: str, topic: str, limit: int = 100) -> l
     if pulled:
         admin.release(project, inspect, [p.ack_id for p in pulled])
     return [p.message for p in pulled]
+
+
+def find(admin: Admin, project: str, topic: str, message_id: str,
+         limit: int = 1000) -> Message | None:
+    """The dead letter of topic with this id (among the first `limit`), left in place."""
+    return next((m for m in list_messages(admin, project, topic, limit)
+                 if m.message_id == message_id), None)
+
+
+def shown(message: Message) -> dict:
+    """A dead letter with its data (base64): to decide between re-drive and discard."""
+    return {"message_id": message.message_id, "attributes": dict(message.attributes),
+            "data": base64.b64encode(message.data).decode()}
 
 
 def redrive(

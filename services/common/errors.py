@@ -1,4 +1,5 @@
-"""Which failures of a handler are transient (retried quietly) and which are not."""
+"""Which failures of a handler are transient (retried quietly) and which are not; the kinds of
+refusal a service's domain code raises (the admin app answers each with its HTTP status)."""
 
 from __future__ import annotations
 
@@ -32,3 +33,29 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 
 def is_transient(error: BaseException) -> bool:
     return isinstance(error, TRANSIENT_ERRORS)
+
+
+class Refused(Exception):
+    """A request refused for a reason its caller can act on; the message says which. Domain
+    code raises one of the kinds below (never an HTTP error): the admin app maps each kind to
+    its status code, in one place (services/common/admin.py)."""
+
+
+class InvalidRequest(Refused):
+    """The request names something no valid request could (a malformed batch id, ...)."""
+
+
+class Forbidden(Refused):
+    """The request is well formed, and not allowed by the settings."""
+
+
+class NotFound(Refused):
+    """What the request names does not exist here."""
+
+
+class Conflict(Refused):
+    """Not now, or not on this server (a close on the follower, a day not over, ...)."""
+
+
+class TooLarge(Refused):
+    """An input over its configured size cap."""

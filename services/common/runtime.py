@@ -9,7 +9,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import fastapi
@@ -22,8 +22,6 @@ from services.common.telemetry import Telemetry
 from services.common.transport import Handler, Message, Outcome, Subscription, Transport
 
 log = logging.getLogger("prio_stream.runtime")
-
-SERVICES = ("ingest", "verifier", "aggregator", "publisher")
 
 
 @dataclass
@@ -38,9 +36,9 @@ class ServiceContext:
 
 @dataclass
 class ServiceDefinition:
-    """What `services/<name>/service.py: build(ctx)` returns."""
+    """What a service's `build(ctx)` returns."""
 
-    name: str  # "ingest" | "verifier" | "aggregator" | "publisher"
+    name: str  # the service's name, e.g. "verifier" (services/registry.py)
     handlers: dict[str, Handler]  # subscription name (architecture doc) -> handler
     router: fastapi.APIRouter | None = None  # the service's own admin routes
     background: list[Callable[[threading.Event], None]] = field(default_factory=list)
@@ -51,6 +49,9 @@ class ServiceDefinition:
     drain: Callable[[], None] | None = None
     # subscription -> its own cap on push bodies (push.BodyLimit); others take Pub/Sub's.
     push_limits: dict[str, push.BodyLimit] = field(default_factory=dict)
+    # name -> what an admin route does, for a caller in the same process (embedded mode):
+    # the aggregator's "close", ingest's "import".
+    actions: dict[str, Callable[..., dict]] = field(default_factory=dict)
 
 
 def build_context(settings: Settings, service_name: str = "prio-stream") -> ServiceContext:
@@ -65,15 +66,17 @@ def build_context(settings: Settings, service_name: str = "prio-stream") -> Serv
     )
 
 
-def load_definition(name: str, ctx: ServiceContext) -> ServiceDefinition:
-    """`services.<name>.service.build(ctx)`; name may also be `package.module:function`."""
+def load_definition(name: str, ctx: ServiceContext,
+                    services: Mapping[str, Callable[[ServiceContext], ServiceDefinition]]
+                    ) -> ServiceDefinition:
+    """services[name](ctx): the build of a service the caller provides (services/registry.py);
+    name may also be `package.module:function`, e.g. a test's service."""
     if ":" in name:
         module_name, function = name.split(":", 1)
-    elif name in SERVICES:
-        module_name, function = f"services.{name}.service", "build"
-    else:
-        raise ValueError(f"unknown service {name!r} (one of {', '.join(SERVICES)})")
-    return getattr(importlib.import_module(module_name), function)(ctx)
+        return getattr(importlib.import_module(module_name), function)(ctx)
+    if name not in services:
+        raise ValueError(f"unknown service {name!r} (one of {', '.join(services)})")
+    return services[name](ctx)
 
 
 class Dispatcher:
@@ -98,10 +101,7 @@ class Dispatcher:
         with self.telemetry.consume(f"{message.subscription} process", message.attributes) as span:
             span.set_attribute("messaging.message.id", message.message_id)
             span.set_attribute("messaging.destination.subscription.name", message.subscription)
-            span.set_attributes(telemetry.attributes(
-                self.server_id, message.attributes.get("batch_id"),
-                message.attributes.get("submission_date"),
-                message.attributes.get("partition_id")))
+            span.set_attributes(telemetry.attributes(self.server_id, message.attributes))
             if message.delivery_attempt is not None:
                 span.set_attribute("messaging.gcp_pubsub.message.delivery_attempt",
                                    message.delivery_attempt)
@@ -199,6 +199,7 @@ def build_app(
         version=admin.package_version(),
         lifespan=lifespan,
     )
+    app.add_exception_handler(errors.Refused, admin.refusal_response)
     app.include_router(push.router(Dispatcher(definition, ctx), set(definition.handlers),
                                    ctx.settings, definition.push_limits))
     checks = {
@@ -338,7 +339,6 @@ def run_worker(
 
 
 __all__ = [
-    "SERVICES",
     "BackgroundTasks",
     "Dispatcher",
     "ServiceContext",

@@ -39,16 +39,23 @@ SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
                    120.0, 300.0]
 
 
-def attributes(server_id: str | None = None, batch_id: str | None = None,
-               date: str | None = None, partition_id: str | None = None,
+# Identity attributes a message or key carries -> the span attribute that shows each.
+_IDENTITY = (("batch_id", "prio.batch_id"), ("submission_date", "prio.date"),
+             ("partition_id", "prio.partition_id"))
+
+
+def attributes(server_id: str | None = None, identity: Mapping[str, str] | None = None,
                **counts: int) -> dict[str, str | int]:
-    """Span attributes of the protocol's identities and report counts (`prio.*`). Nothing
-    else goes on a span: never shares, packets, keys or the shared secret."""
+    """Span attributes of the protocol's identities (a server, and the batch id, submission
+    date and partition id of identity: a message's attributes or a key's) and report counts
+    (`prio.*`). Nothing else goes on a span: never shares, packets, keys or the secret."""
     found: dict[str, str | int] = {}
-    for name, value in (("server_id", server_id), ("batch_id", batch_id), ("date", date),
-                        ("partition_id", partition_id)):
+    if server_id:
+        found["prio.server_id"] = str(server_id)
+    for name, attribute in _IDENTITY:
+        value = (identity or {}).get(name)
         if value:
-            found[f"prio.{name}"] = str(value)
+            found[attribute] = str(value)
     for name, value in counts.items():
         found[f"prio.{name}"] = int(value)
     return found

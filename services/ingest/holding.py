@@ -170,8 +170,8 @@ class Holding:
         # partition through both servers, carried by the notices.
         with self._flushed(len(reports)), self.telemetry.stage(
                 "ingest.flush_partition",
-                telemetry.attributes("ingest", partition.key.batch_id, partition.key.submission_date, pid,
-                                     reports=len(reports), pings=len(partition.tickets)),
+                partition.key.partition(pid).span_attributes(
+                    "ingest", reports=len(reports), pings=len(partition.tickets)),
                 links=partition.links, root=True) as span:
             try:
                 duplicates = retry.call(lambda: self.writer.write(partition.key, pid, reports),

@@ -179,8 +179,7 @@ class PartitionWriter:
             shares.ShareLine(r.report_id, r.share_a) for r in reports))
         self.storage.create(self.settings.peer_inbox_bucket, name, shares.encode(
             shares.ShareLine(r.report_id, r.share_b) for r in reports))
-        manifest = {"batch_id": key.batch_id, "submission_date": key.submission_date,
-                    "partition_id": pid, "report_ids": report_ids,
+        manifest = {**key.partition(pid).attributes(), "report_ids": report_ids,
                     "fingerprints": [r.fingerprint for r in reports]}
         self.storage.create(self.bucket, layout.ingest_manifest(key, pid),
                             json.dumps(manifest).encode())
@@ -199,22 +198,21 @@ class PartitionWriter:
         self._notify(key, pid, manifest["report_ids"])
 
     def _notify(self, key: BatchKey, pid: str, report_ids: Sequence[str]) -> None:
-        ref = pb.PartitionRef(batch_id=key.batch_id, submission_date=key.submission_date, partition_id=pid)
+        part = key.partition(pid)
         targets = ((self.settings.project_id, self.settings.inbox_bucket),
                    (self.settings.peer_project_id, self.settings.peer_inbox_bucket))
         notices = [(project, bucket, pb.PartitionNotice(
-            partition=ref, bucket=bucket, object_name=layout.raw(key, pid),
+            partition=part.to_ref(), bucket=bucket, object_name=part.raw(),
             report_count=len(report_ids), schema_version=shares.SCHEMA_VERSION,
             report_ids_sha256=shares.ids_digest(report_ids)).SerializeToString())
             for project, bucket in targets]
         # Both stored first (create-only, deterministic): a notice lost with the broker is
         # found by the verifier's resume sweep, which loads only partitions that have one.
         for _, bucket, data in notices:
-            self.storage.create(bucket, layout.notice(key, pid), data)
+            self.storage.create(bucket, part.notice(), data)
         for project, _, data in notices:
             retry.publish(self.transport, project, topology.PARTITIONS, data, self.settings,
-                          {"batch_id": key.batch_id, "submission_date": key.submission_date,
-                           "partition_id": pid})
+                          part.attributes())
         self._notified.add((key, pid))
 
     def record_outcomes(self, flush_id: str, outcomes: dict[str, tuple[str, str, str]]) -> None:

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import logging
 from concurrent.futures import Future
 
 from services.common import push
+from services.common.periodic import periodic
 from services.common.runtime import ServiceContext, ServiceDefinition
 from services.common.transport import Message
-from services.ingest import pings, staged, status
+from services.ingest import pings, routes, staged, status
 from services.ingest.holding import Holding
 from services.ingest.partitions import PartitionWriter
 
-log = logging.getLogger("prio_stream.ingest")
 PINGS = "prio-pings-ingest"
 
 
@@ -44,15 +43,9 @@ def build(ctx: ServiceContext) -> ServiceDefinition:
         """A pushed ping over PING_MAX_BYTES: one TOO_LARGE rejection, acked once durable."""
         return holding.submit([], [pings.too_large(body.digest)]).future
 
-    def expire_anti_replay(stop) -> None:
+    def expire_anti_replay() -> None:
         """Deletes anti-replay shards past REPLAY_RETENTION_DAYS (GCS lifecycle does too)."""
-        while True:
-            try:
-                writer.anti_replay.expire(dt.datetime.now(dt.UTC).date())
-            except Exception:
-                log.warning("anti-replay expiry failed; will retry", exc_info=True)
-            if stop.wait(3600.0):
-                return
+        writer.anti_replay.expire(dt.datetime.now(dt.UTC).date())
 
     import_files = functools.partial(staged.import_files, writer,
                                      ctx.settings.partition_max_reports,
@@ -60,9 +53,16 @@ def build(ctx: ServiceContext) -> ServiceDefinition:
     return ServiceDefinition(
         name="ingest",
         handlers={PINGS: on_ping},
-        router=status.router(ctx, import_files),
-        background=[holding.run, expire_anti_replay],
+        router=routes.router(ctx, import_files),
+        background=[holding.run,
+                    periodic(3600.0, expire_anti_replay, "anti-replay expiry", at_start=True)],
         drain=holding.flush_all,
         push_limits={PINGS: push.BodyLimit(push.envelope_limit(limits.max_bytes),
                                            on_oversized)},
+        # For a caller in this process (embedded mode): what `POST .../import` does with files
+        # already read, what `GET /batches/{batch_id}/{date}` answers, and a written
+        # partition's notices sent again (a run resumed after a crash).
+        actions={"import": import_files,
+                 "status": functools.partial(status.batch_status, ctx.storage, ctx.settings),
+                 "notify_again": writer.notify_again},
     )

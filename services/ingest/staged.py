@@ -7,7 +7,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterator
 
-from services.common import telemetry
+from services.common import errors
 from services.common.config import Settings
 from services.common.storage import ObjectNotFound, Storage
 from services.ingest.partitions import DUPLICATE, PartitionWriter, rejection_outcomes
@@ -18,32 +18,25 @@ from services.protocol.layout import BatchKey
 MAX_OBJECT_NAME = 1024  # GCS's limit, in UTF-8 bytes
 
 
-class ImportRefused(ValueError):
-    """An import refused before anything is written; status is the HTTP status to answer."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-
-
 def check_batch(data_config: dict[str, int] | None, batch_id: str) -> None:
     # The verifiers could never load a partition of a batch they have no n_data for.
     if batch_id not in (data_config or {}):
-        raise ImportRefused(404, f"batch id {batch_id[:64]!r} is not in DATA_CONFIG: "
-                                 "nothing imported")
+        raise errors.NotFound(f"batch id {batch_id[:64]!r} is not in DATA_CONFIG: "
+                              "nothing imported")
 
 
 def read_files(storage: Storage, settings: Settings, key: BatchKey, bucket: str,
                names: tuple[str, str]) -> tuple[bytes, bytes]:
     """The two staged files a caller names, read only from STAGING_BUCKETS and at most
-    STAGING_MAX_BYTES each. A bucket not configured is refused before any read, in the same
-    words whatever it holds: the route is no oracle for buckets ingest can read."""
+    STAGING_MAX_BYTES each; every refusal (errors.Refused) comes before anything is written.
+    A bucket not configured is refused before any read, in the same words whatever it holds:
+    the route is no oracle for buckets ingest can read."""
     if not settings.staging_buckets:
-        raise ImportRefused(403, "import is disabled: set STAGING_BUCKETS to the buckets "
-                                 "staged share files may be imported from")
+        raise errors.Forbidden("import is disabled: set STAGING_BUCKETS to the buckets "
+                               "staged share files may be imported from")
     if bucket not in settings.staging_buckets:
-        raise ImportRefused(403, f"bucket {bucket[:64]!r} is not in STAGING_BUCKETS: "
-                                 "nothing imported")
+        raise errors.Forbidden(f"bucket {bucket[:64]!r} is not in STAGING_BUCKETS: "
+                               "nothing imported")
     check_batch(settings.data_config, key.batch_id)
     for name in names:
         _check_object_name(name)
@@ -56,17 +49,17 @@ def _check_object_name(name: str) -> None:
     if not name or len(name.encode()) > MAX_OBJECT_NAME or \
             any(part in (".", "..") for part in parts) or \
             any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
-        raise ImportRefused(400, f"invalid object name {name[:64]!r}")
+        raise errors.InvalidRequest(f"invalid object name {name[:64]!r}")
 
 
 def _read_capped(storage: Storage, bucket: str, name: str, limit: int) -> bytes:
     try:
         data = storage.read_at_most(bucket, name, limit)
     except ObjectNotFound:
-        raise ImportRefused(404, f"no such object {bucket}/{name}: nothing imported") from None
+        raise errors.NotFound(f"no such object {bucket}/{name}: nothing imported") from None
     if len(data) > limit:
-        raise ImportRefused(413, f"{bucket}/{name} is larger than STAGING_MAX_BYTES "
-                                 f"({limit} bytes)")
+        raise errors.TooLarge(f"{bucket}/{name} is larger than STAGING_MAX_BYTES "
+                              f"({limit} bytes)")
     return data
 
 
@@ -105,8 +98,8 @@ def import_files(writer: PartitionWriter, max_reports: int, max_bytes: int, key:
     for number, part in enumerate(_partitions(found, max_reports, max_bytes)):
         pid = f"import-{digest}-{number:05d}"
         before = writer.storage.exists(writer.bucket, layout.ingest_manifest(key, pid))
-        with writer.telemetry.stage("ingest.import_partition", telemetry.attributes(
-                "ingest", key.batch_id, key.submission_date, pid, reports=len(part)), root=True):
+        with writer.telemetry.stage("ingest.import_partition", key.partition(pid)
+                                    .span_attributes("ingest", reports=len(part)), root=True):
             dropped = writer.write(key, pid, part)
         outcomes.update(rejection_outcomes(dropped))
         if len(part) > len(dropped):
@@ -116,7 +109,7 @@ def import_files(writer: PartitionWriter, max_reports: int, max_bytes: int, key:
         writer.record_outcomes(f"import-{digest}", outcomes)
     counts = Counter(reason for (_, _, reason) in outcomes.values())
     duplicates = counts.pop(DUPLICATE, 0)
-    return {"batch_id": key.batch_id, "submission_date": key.submission_date, **written,
+    return {**key.attributes(), **written,
             "already_imported": dict(present), "duplicates": duplicates,
             "rejected": dict(sorted(counts.items()))}
 

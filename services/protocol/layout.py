@@ -1,10 +1,14 @@
-"""The object names of docs/architecture.md, in one place: every stage's output has one name."""
+"""The identity of a batch and of a partition, and the object names of docs/architecture.md
+built from it, in one place: every stage's output has one name."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import re
+
+from services.common import telemetry
+from services.protocol import pb
 
 MAX_BATCH_ID = 256
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -34,13 +38,78 @@ class BatchKey:
                 or len(self.batch_id) > MAX_BATCH_ID or "/" in self.batch_id
                 or self.batch_id.startswith(".") or not self.batch_id.isprintable()):
             raise ValueError("invalid batch id")
-        if not isinstance(self.submission_date, str) or not _DATE.fullmatch(self.submission_date):
+        date = self.submission_date
+        if not isinstance(date, str) or not _DATE.fullmatch(date):
             raise ValueError("submission date must be YYYY-MM-DD")
-        dt.date.fromisoformat(self.submission_date)  # a real day: 2025-13-01 is refused
+        dt.date.fromisoformat(date)  # a real day: 2025-13-01 is refused
+
+    @classmethod
+    def of(cls, message) -> BatchKey:
+        """The batch a message names (BatchClose, TotalShare, PartitionRef, ...)."""
+        return cls(message.batch_id, message.submission_date)
+
+    def partition(self, pid: str) -> PartitionKey:
+        return PartitionKey(self, pid)
+
+    def attributes(self) -> dict[str, str]:
+        """As message attributes, log fields and replies name it. Not secret: lets an operator
+        find a batch's messages without decoding them."""
+        return {"batch_id": self.batch_id, "submission_date": self.submission_date}
+
+    def span_attributes(self, server_id: str | None, **counts: int) -> dict[str, str | int]:
+        return telemetry.attributes(server_id, self.attributes(), **counts)
 
     @property
     def folder(self) -> str:
         return f"batch_id={self.batch_id}/submission_date={self.submission_date}"
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class PartitionKey:
+    """One partition of a batch: what every per-partition message and record is about."""
+
+    batch: BatchKey
+    partition_id: str
+
+    def __post_init__(self):
+        partition_id(self.partition_id)
+
+    @classmethod
+    def from_ref(cls, ref: pb.PartitionRef) -> PartitionKey:
+        """Raises ValueError for a reference no valid partition has (a peer's or a notice's
+        reference never becomes an object name unchecked)."""
+        return cls(BatchKey.of(ref), ref.partition_id)
+
+    def to_ref(self) -> pb.PartitionRef:
+        return pb.PartitionRef(batch_id=self.batch.batch_id,
+                               submission_date=self.batch.submission_date,
+                               partition_id=self.partition_id)
+
+    @property
+    def batch_id(self) -> str:
+        return self.batch.batch_id
+
+    @property
+    def submission_date(self) -> str:
+        return self.batch.submission_date
+
+    def attributes(self) -> dict[str, str]:
+        return {**self.batch.attributes(), "partition_id": self.partition_id}
+
+    def span_attributes(self, server_id: str | None, **counts: int) -> dict[str, str | int]:
+        return telemetry.attributes(server_id, self.attributes(), **counts)
+
+    def raw(self) -> str:
+        return raw(self.batch, self.partition_id)
+
+    def notice(self) -> str:
+        return notice(self.batch, self.partition_id)
+
+    def internal(self, step: str) -> str:
+        return internal(step, self.batch, self.partition_id)
+
+    def external(self, step: str) -> str:
+        return external(step, self.batch, self.partition_id)
 
 
 # --- inbox (written by ingest)
@@ -69,7 +138,7 @@ def ingest_manifest(key: BatchKey, pid: str) -> str:
     """The report ids (and content fingerprints) of a written partition: ingest's anti-replay
     store, in INGEST_BUCKET, sharded by submission date so that a whole expired day is one
     prefix to delete."""
-    return f"{ingest_shard_prefix(key.submission_date)}batch_id={key.batch_id}/{partition_id(pid)}.json"
+    return f"{ingest_manifest_prefix(key)}{partition_id(pid)}.json"
 
 
 def ingest_manifest_prefix(key: BatchKey) -> str:
@@ -135,6 +204,11 @@ def peer_total_share(key: BatchKey) -> str:
 
 def result(key: BatchKey) -> str:
     return f"processed/{key.folder}/result.json"
+
+
+def trace(key: BatchKey, pid: str) -> str:
+    """The W3C traceparent of a partition's aggregation (only while telemetry is exported)."""
+    return f"{internal_prefix('trace', key)}{partition_id(pid)}.traceparent"
 
 
 def partition_ids(names: list[str]) -> list[str]:

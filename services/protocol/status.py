@@ -6,10 +6,8 @@ import datetime as dt
 import json
 import re
 from collections import Counter
-from collections.abc import Callable
 
-import fastapi
-
+from services.common import errors
 from services.common.config import Settings
 from services.common.storage import Storage
 from services.protocol import arrivals, layout, outcome, pb
@@ -49,8 +47,7 @@ def batch_status(storage: Storage, settings: Settings, key: BatchKey) -> dict:
     waiting = (partitions["verify1"] - partitions["peer_verify1"]) | (
         partitions["verify2"] - partitions["peer_verify2"])
     return {
-        "batch_id": key.batch_id,
-        "submission_date": key.submission_date,
+        **key.attributes(),
         "server": settings.server_id,
         "state": _state(close, total_share, published, publication),
         "partitions": {stage: len(ids) for stage, ids in partitions.items()},
@@ -154,25 +151,34 @@ DATE_RULE = "submission date must be a calendar date YYYY-MM-DD"
 _ASCII_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # \d would take other scripts' digits
 
 
+class BatchNotFound(errors.NotFound):
+    """The batch id is not in DATA_CONFIG: nothing of it can change state."""
+
+
+class DayNotOver(errors.Conflict):
+    """A close of a submission date whose day (UTC) is not over, without force."""
+
+
 def batch_key(batch_id: str, date: str) -> BatchKey:
-    """The batch an admin path names; 400 with the rule it breaks (paths are caller input)."""
+    """The batch an admin path names; InvalidRequest with the rule it breaks (paths are caller
+    input)."""
     try:
         if not _ASCII_DATE.fullmatch(date):
             raise ValueError
         dt.date.fromisoformat(date)
     except ValueError:
-        raise fastapi.HTTPException(400, DATE_RULE) from None
+        raise errors.InvalidRequest(DATE_RULE) from None
     try:
         return BatchKey(batch_id, date)
     except ValueError:  # the date is valid: the batch id is not
-        raise fastapi.HTTPException(400, BATCH_ID_RULE) from None
+        raise errors.InvalidRequest(BATCH_ID_RULE) from None
 
 
 def configured_key(batch_id: str, date: str, settings: Settings) -> BatchKey:
-    """batch_key, for a batch of DATA_CONFIG only (404 otherwise): what state changes take."""
+    """batch_key, for a batch of DATA_CONFIG only: what state changes take."""
     key = batch_key(batch_id, date)
     if key.batch_id not in (settings.data_config or {}):
-        raise fastapi.HTTPException(404, f"batch id {key.batch_id!r} is not in DATA_CONFIG")
+        raise BatchNotFound(f"batch id {key.batch_id!r} is not in DATA_CONFIG")
     return key
 
 
@@ -181,39 +187,7 @@ def refuse_unfinished_day(key: BatchKey, force: bool) -> None:
     over (UTC) needs force; the scheduled close only ever closes days past their grace."""
     today = dt.datetime.now(dt.UTC).date()
     if not force and dt.date.fromisoformat(key.submission_date) >= today:
-        raise fastapi.HTTPException(409, (
-            f"{key.submission_date} is not over yet (today is {today.isoformat()} UTC): reports still "
-            f"arriving would be counted LATE, and a close cannot be undone; add ?force=true to "
-            f"close it now"))
-
-
-def router(ctx, close: Callable[[BatchKey], dict] | None = None,
-           close_due: Callable[[], dict] | None = None) -> fastapi.APIRouter:
-    """`GET /batches`, `GET /batches/{batch_id}/{date}` and, where given, the close actions."""
-    api = fastapi.APIRouter(tags=["batches"])
-
-    if close_due is not None:
-        @api.post("/batches/close-due")
-        def close_due_batches() -> dict:
-            """One round of the scheduled close (Cloud Scheduler): every batch date whose
-            submission date + CLOSE_GRACE_SECONDS has passed. Idempotent."""
-            return close_due()
-
-    @api.get("/batches")
-    def list_batches() -> dict:
-        return {"batches": [{"batch_id": k.batch_id, "submission_date": k.submission_date}
-                            for k in batches(ctx.storage, ctx.settings)]}
-
-    @api.get("/batches/{batch_id}/{date}")
-    def get_batch(batch_id: str, date: str) -> dict:
-        return batch_status(ctx.storage, ctx.settings, batch_key(batch_id, date))
-
-    if close is not None:
-        @api.post("/batches/{batch_id}/{date}/close")
-        def close_batch(batch_id: str, date: str, force: bool = False) -> dict:
-            """Closes the batch date now (leader only). A date not over yet needs force=true."""
-            key = configured_key(batch_id, date, ctx.settings)
-            refuse_unfinished_day(key, force)
-            return close(key)
-
-    return api
+        raise DayNotOver(
+            f"{key.submission_date} is not over yet (today is {today.isoformat()} UTC): reports "
+            f"still arriving would be counted LATE, and a close cannot be undone; add "
+            f"?force=true to close it now")

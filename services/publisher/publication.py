@@ -10,7 +10,7 @@ import uuid
 from opentelemetry import trace
 
 import libprio_ctypes as prio
-from services.common import telemetry, topology
+from services.common import topology
 from services.protocol import layout, pb
 from services.protocol.keys import ServerKeys, server_letter
 from services.protocol.layout import BatchKey
@@ -30,9 +30,9 @@ class Publication:
         self.telemetry = ctx.telemetry
 
     def on_total_share(self, share: pb.TotalShare) -> None:
-        key = BatchKey(share.batch_id, share.submission_date)
-        with self.telemetry.stage("publisher.publish", telemetry.attributes(
-                self.keys.server_id, key.batch_id, key.submission_date, reports=share.report_count,
+        key = BatchKey.of(share)
+        with self.telemetry.stage("publisher.publish", key.span_attributes(
+                self.keys.server_id, reports=share.report_count,
                 valid_reports=share.valid_count)) as span:
             span.set_attribute("prio.sender", server_letter(share.sender))
             if share.sender == self.keys.pb_peer:
@@ -57,9 +57,7 @@ class Publication:
         span.set_attribute("prio.outcome", "refused" if refusal else "published")
         if refusal is not None:
             self._record(key, {"published": False, "reason": refusal})
-            log.warning("batch not published", extra={"batch_id": key.batch_id,
-                                                       "submission_date": key.submission_date,
-                                                       "reason": refusal})
+            log.warning("batch not published", extra={**key.attributes(), "reason": refusal})
             return
         share_a, share_b = (own, peer) if self.keys.server_id == "A" else (peer, own)
         counts = prio.final(self.keys.config(key.batch_id), share_a.total_share,
@@ -84,8 +82,7 @@ class Publication:
             # Deterministic, so a redelivery that races the first write writes the same id.
             "id": str(uuid.uuid5(_RESULT_NAMESPACE, f"{key.batch_id}/{key.submission_date}")),
             "timestamp": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(),
-            "batch_id": key.batch_id,
-            "submission_date": key.submission_date,
+            **key.attributes(),
             "payload": counts,
             "counts": labels.labelled(counts, key.batch_id, config, self.settings.labels),
             "total": own.report_count,
@@ -106,8 +103,7 @@ class Publication:
             bucket=self.private, object_name=layout.result(key),
             valid_count=result["valid"], counts=result["payload"])
         self.transport.publish(self.settings.project_id, topology.RESULTS,
-                               message.SerializeToString(),
-                               {"batch_id": key.batch_id, "submission_date": key.submission_date})
+                               message.SerializeToString(), key.attributes())
 
     def _read(self, name: str) -> pb.TotalShare | None:
         data = self.storage.read_or_none(self.private, name)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from services import batch_routes
 from services.common.runtime import ServiceContext, ServiceDefinition
-from services.protocol import pb, status
+from services.protocol import pb
 from services.publisher.publication import Publication
 
 
@@ -16,5 +17,5 @@ def build(ctx: ServiceContext) -> ServiceDefinition:
             "prio-total-shares-publisher": lambda m: publication.on_total_share(
                 pb.TotalShare.FromString(m.data)),
         },
-        router=status.router(ctx),
+        router=batch_routes.router(ctx),
     )

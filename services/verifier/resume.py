@@ -16,11 +16,11 @@ nothing more.
 from __future__ import annotations
 
 import logging
-import threading
 
 from services.common import topology
+from services.common.periodic import periodic
 from services.protocol import layout, pb, status
-from services.verifier.verification import Verification, _attributes
+from services.verifier.verification import Verification
 
 log = logging.getLogger("prio_stream.verifier")
 
@@ -29,16 +29,9 @@ class ResumeSweep:
     def __init__(self, ctx, verification: Verification):
         self.storage = ctx.storage
         self.settings = ctx.settings
-        self.transport = ctx.transport
         self.verification = verification
         self._unfinished: set = set()
-
-    def run(self, stop: threading.Event) -> None:
-        while not stop.wait(self.settings.sweep_interval_seconds):
-            try:
-                self.sweep()
-            except Exception:  # storage or broker hiccup: the next round retries
-                log.warning("resume sweep failed; next round retries", exc_info=True)
+        self.run = periodic(ctx.settings.sweep_interval_seconds, self.sweep, "resume sweep")
 
     def sweep(self) -> int:
         """One round; returns how many partitions it resumed."""
@@ -67,20 +60,20 @@ class ResumeSweep:
 
     def _resume(self, key, pid: str, step: str) -> None:
         private = self.settings.private_bucket
+        part = key.partition(pid)
         log.info("resuming a partition", extra={"partition_id": pid, "step": step})
         if step == "load":
             notice = pb.PartitionNotice.FromString(self.storage.read(
-                self.settings.inbox_bucket, layout.notice(key, pid)))
+                self.settings.inbox_bucket, part.notice()))
             self.verification.on_partition(notice)
             return
         if step == "aggregate":
-            data = self.storage.read(private, layout.internal("verified", key, pid))
-            ref = pb.PartitionVerified.FromString(data).partition
-            self.transport.publish(self.settings.project_id, topology.VERIFIED, data,
-                                   _attributes(ref))
+            # The record's name is its partition's: the key listed is the one it carries.
+            self.verification.publish_verified(part, self.storage.read(
+                private, part.internal("verified")))
             return
         for name, kind, topic in (("verify1", pb.Verify1Partition, topology.VERIFY1),
                                   ("verify2", pb.Verify2Partition, topology.VERIFY2)):
-            data = self.storage.read_or_none(private, layout.internal(name, key, pid))
+            data = self.storage.read_or_none(private, part.internal(name))
             if data is not None:
-                self.verification._send(topic, kind.FromString(data))
+                self.verification.send(topic, kind.FromString(data))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from services import batch_routes
 from services.common.runtime import ServiceContext, ServiceDefinition
-from services.protocol import pb, status
+from services.protocol import pb
 from services.verifier.resume import ResumeSweep
 from services.verifier.verification import Verification
 
@@ -21,6 +22,6 @@ def build(ctx: ServiceContext) -> ServiceDefinition:
             "prio-verify2-verifier": lambda m: verification.on_peer_verify2(
                 pb.Verify2Partition.FromString(m.data)),
         },
-        router=status.router(ctx),
+        router=batch_routes.router(ctx),
         background=[ResumeSweep(ctx, verification).run],
     )

@@ -13,9 +13,9 @@ import threading
 import libprio_ctypes as prio
 from services.common import telemetry, topology
 from services.common.storage import Storage
-from services.protocol import fingerprints, layout, outcome, pb, retry, shares
+from services.protocol import fingerprints, outcome, pb, retry, shares
 from services.protocol.keys import ServerKeys
-from services.protocol.layout import BatchKey
+from services.protocol.layout import PartitionKey
 from services.verifier import anti_replay
 from services.verifier.anti_replay import AntiReplay
 
@@ -44,7 +44,7 @@ class Verification:
                                                          "rejection reason")
         # Partitions this process loaded whose validity is not decided yet: they wait for
         # the peer's packets (a process's own view; it starts empty).
-        self._awaiting: set[tuple[BatchKey, str]] = set()
+        self._awaiting: set[PartitionKey] = set()
         self._awaiting_lock = threading.Lock()
         ctx.telemetry.gauge("prio.verifier.awaiting_peer", self._backlog, unit="{partition}",
                             description="partitions loaded by this process, awaiting the "
@@ -54,9 +54,8 @@ class Verification:
         with self._awaiting_lock:
             return [(len(self._awaiting), {"prio.server_id": self.server_id})]
 
-    def _span(self, name: str, ref: pb.PartitionRef, **counts: int):
-        return self.telemetry.stage(name, telemetry.attributes(
-            self.server_id, ref.batch_id, ref.submission_date, ref.partition_id, **counts))
+    def _span(self, name: str, part: PartitionKey, **counts: int):
+        return self.telemetry.stage(name, part.span_attributes(self.server_id, **counts))
 
     # --- round 1: own partition in, verify1 out
 
@@ -64,57 +63,54 @@ class Verification:
         if notice.schema_version != shares.SCHEMA_VERSION:
             # Not retried into success: the message ends in the dead letters, for an operator.
             raise PartitionMismatch(f"unknown partition schema version {notice.schema_version}")
-        ref = notice.partition
-        self._check_notice(notice)
-        with self._span("verifier.load_partition", ref, reports=notice.report_count) as span:
-            own = self._own_verify1(notice)
+        part = self._check_notice(notice)
+        with self._span("verifier.load_partition", part, reports=notice.report_count) as span:
+            own = self._own_verify1(notice, part)
             span.set_attribute("prio.loaded_reports",
                                sum(s == outcome.OK for s in own.load_status))
         with self._awaiting_lock:  # until decided (at once if it is already: _try_verified)
-            self._awaiting.add((_key(ref), ref.partition_id))
-        self._send(topology.VERIFY1, own)
-        self._try_verify2(ref)
+            self._awaiting.add(part)
+        self.send(topology.VERIFY1, own)
+        self._try_verify2(part)
 
-    def _own_verify1(self, notice: pb.PartitionNotice) -> pb.Verify1Partition:
-        ref = notice.partition
-        key, pid = _key(ref), ref.partition_id
-        stored = self._read(layout.internal("verify1", key, pid), pb.Verify1Partition)
+    def _own_verify1(self, notice: pb.PartitionNotice, part: PartitionKey
+                     ) -> pb.Verify1Partition:
+        key, pid = part.batch, part.partition_id
+        stored = self._read(part.internal("verify1"), pb.Verify1Partition)
         if stored is not None:
             return stored
         # Only this server's inbox, at the name the layout derives (never where a notice points).
-        lines = shares.decode(self.storage.read(self.settings.inbox_bucket, layout.raw(key, pid)))
+        lines = shares.decode(self.storage.read(self.settings.inbox_bucket, part.raw()))
         report_ids = [line.report_id for line in lines]
         if shares.ids_digest(report_ids) != notice.report_ids_sha256:
             raise PartitionMismatch("the stored partition is not the one the notice names")
         packets = [shares.packet(line) for line in lines]
         prints = [fingerprints.of_packet(p) for p in packets]
         verdicts = self.anti_replay.decide(key, pid, prints)
-        loaded, status = self._load(ref, packets, verdicts)
+        loaded, status = self._load(part, packets, verdicts)
         stored = self.anti_replay.record(key, pid, prints, verdicts,
                                          [s == outcome.OK for s in status])
         if stored != verdicts:  # a concurrent load of this partition decided first
-            loaded, status = self._load(ref, packets, stored)
+            loaded, status = self._load(part, packets, stored)
         packets = loaded.verify1 if loaded else [None] * len(status)
         verify1 = pb.Verify1Partition(
-            partition=ref, sender=self.keys.pb_server, packets=[p or b"" for p in packets],
-            load_status=status, report_ids_sha256=notice.report_ids_sha256,
-            share_fingerprints=fingerprints.pack(prints),
+            partition=part.to_ref(), sender=self.keys.pb_server,
+            packets=[p or b"" for p in packets], load_status=status,
+            report_ids_sha256=notice.report_ids_sha256, share_fingerprints=fingerprints.pack(prints),
         )
         # State first: whoever finds verify1 stored may rely on the state (and the loaded sum,
         # where anything loaded) being there.
-        self.storage.create(self.private, layout.internal("state", key, pid),
+        self.storage.create(self.private, part.internal("state"),
                             loaded.state if loaded else b"")
         if loaded:  # the aggregator's start: it then decrypts only the loaded-but-invalid
-            self.storage.create(self.private, layout.internal("loaded_sum", key, pid),
-                                loaded.loaded_sum)
+            self.storage.create(self.private, part.internal("loaded_sum"), loaded.loaded_sum)
         # For the batch close, which counts a report id once across partitions.
-        self.storage.create(self.private, layout.internal("report_ids", key, pid),
+        self.storage.create(self.private, part.internal("report_ids"),
                             "\n".join(report_ids).encode())
-        self.storage.create(self.private, layout.internal("verify1", key, pid),
-                            verify1.SerializeToString())
+        self.storage.create(self.private, part.internal("verify1"), verify1.SerializeToString())
         return verify1
 
-    def _load(self, ref: pb.PartitionRef, packets: list[bytes | None], verdicts: list[int]):
+    def _load(self, part: PartitionKey, packets: list[bytes | None], verdicts: list[int]):
         """Decrypts, parses and evaluates every report once, at the partition's point; a share
         the anti-replay refused (seen before, or of a date out of the window) is not even
         decrypted."""
@@ -122,9 +118,9 @@ class Verification:
                     for p, v in zip(packets, verdicts, strict=True)]
         if all(r is not None for r in rejected):
             return None, rejected
-        config = self.keys.config(ref.batch_id)
+        config = self.keys.config(part.batch_id)
         point = prio.partition_evaluation_point(
-            self.keys.shared_secret, ref.batch_id, ref.submission_date, ref.partition_id,
+            self.keys.shared_secret, part.batch_id, part.submission_date, part.partition_id,
             config.n_data)
         # A rejected report is loaded as an empty packet, so positions stay aligned; its reason
         # is the rejection's whatever the core says about the empty packet.
@@ -141,81 +137,82 @@ class Verification:
         self._check_sender(peer.sender)
         if len(peer.share_fingerprints) != fingerprints.BYTES * len(peer.packets):
             raise PartitionMismatch("the peer's share fingerprints do not match its packets")
-        ref = peer.partition
-        self.storage.create(self.private, layout.external("verify1", _key(ref), ref.partition_id),
-                            peer.SerializeToString())
-        self._try_verify2(ref)
+        part = PartitionKey.from_ref(peer.partition)
+        self.storage.create(self.private, part.external("verify1"), peer.SerializeToString())
+        self._try_verify2(part)
 
-    def _try_verify2(self, ref: pb.PartitionRef) -> None:
-        key, pid = _key(ref), ref.partition_id
-        own = self._read(layout.internal("verify1", key, pid), pb.Verify1Partition)
-        peer = self._read(layout.external("verify1", key, pid), pb.Verify1Partition)
+    def _try_verify2(self, part: PartitionKey) -> None:
+        own = self._read(part.internal("verify1"), pb.Verify1Partition)
+        peer = self._read(part.external("verify1"), pb.Verify1Partition)
         if own is None or peer is None:
             return  # the other half completes the step when it arrives
         _check_same_reports(own, peer)
-        with self._span("verifier.verify2", ref, reports=len(own.load_status)):
-            verify2 = self._read(layout.internal("verify2", key, pid), pb.Verify2Partition)
+        with self._span("verifier.verify2", part, reports=len(own.load_status)):
+            verify2 = self._read(part.internal("verify2"), pb.Verify2Partition)
             if verify2 is None:
-                verify2 = self._verify2(ref, own, peer)
-                self.storage.create(self.private, layout.internal("verify2", key, pid),
+                verify2 = self._verify2(part, own, peer)
+                self.storage.create(self.private, part.internal("verify2"),
                                     verify2.SerializeToString())
-            self._send(topology.VERIFY2, verify2)
-        self._try_verified(ref)
+            self.send(topology.VERIFY2, verify2)
+        self._try_verified(part)
 
-    def _verify2(self, ref, own: pb.Verify1Partition, peer: pb.Verify1Partition):
-        key, pid = _key(ref), ref.partition_id
-        state = self.storage.read(self.private, layout.internal("state", key, pid))
+    def _verify2(self, part: PartitionKey, own: pb.Verify1Partition,
+                 peer: pb.Verify1Partition) -> pb.Verify2Partition:
+        state = self.storage.read(self.private, part.internal("state"))
         count = len(own.load_status)
         if state:
             packets, reasons = prio.verify2_partition(
-                self.keys.config(ref.batch_id), state,
+                self.keys.config(part.batch_id), state,
                 [p if s == outcome.OK else None for p, s in zip(peer.packets, peer.load_status)])
             status = [outcome.from_core(r) for r in reasons]
         else:  # nothing loaded: no state, every report already rejected at load
             packets, status = [None] * count, list(own.load_status)
         return pb.Verify2Partition(
-            partition=ref, sender=self.keys.pb_server, packets=[p or b"" for p in packets],
-            status=status, report_ids_sha256=own.report_ids_sha256)
+            partition=part.to_ref(), sender=self.keys.pb_server,
+            packets=[p or b"" for p in packets], status=status,
+            report_ids_sha256=own.report_ids_sha256)
 
     # --- the end: both verify2 in, which reports are valid
 
     def on_peer_verify2(self, peer: pb.Verify2Partition) -> None:
         self._check_sender(peer.sender)
-        ref = peer.partition
-        self.storage.create(self.private, layout.external("verify2", _key(ref), ref.partition_id),
-                            peer.SerializeToString())
-        self._try_verified(ref)
+        part = PartitionKey.from_ref(peer.partition)
+        self.storage.create(self.private, part.external("verify2"), peer.SerializeToString())
+        self._try_verified(part)
 
-    def _try_verified(self, ref: pb.PartitionRef) -> None:
-        key, pid = _key(ref), ref.partition_id
-        verified = self._read(layout.internal("verified", key, pid), pb.PartitionVerified)
+    def _try_verified(self, part: PartitionKey) -> None:
+        verified = self._read(part.internal("verified"), pb.PartitionVerified)
         if verified is None:
-            records = self._records(key, pid)
+            records = self._records(part)
             if records is None:
                 return  # the other half completes the step when it arrives
-            with self._span("verifier.decide_validity", ref) as span:
-                verified = self._verified(ref, records)
-                if self.storage.create(self.private, layout.internal("verified", key, pid),
+            with self._span("verifier.decide_validity", part) as span:
+                verified = self._verified(part, records)
+                if self.storage.create(self.private, part.internal("verified"),
                                        verified.SerializeToString()):
                     self._count(verified)
                 span.set_attributes(telemetry.attributes(
                     reports=verified.report_count, valid_reports=verified.valid_count))
         with self._awaiting_lock:
-            self._awaiting.discard((key, pid))
-        self.transport.publish(self.settings.project_id, topology.VERIFIED,
-                               verified.SerializeToString(), _attributes(ref))
+            self._awaiting.discard(part)
+        self.publish_verified(part, verified.SerializeToString())
 
-    def _records(self, key: BatchKey, pid: str) -> list | None:
+    def publish_verified(self, part: PartitionKey, data: bytes) -> None:
+        """To this server's aggregator."""
+        self.transport.publish(self.settings.project_id, topology.VERIFIED, data,
+                               part.attributes())
+
+    def _records(self, part: PartitionKey) -> list | None:
         """Own and peer verify1, own and peer verify2; None until all four are stored."""
         records = [
-            self._read(layout.internal("verify1", key, pid), pb.Verify1Partition),
-            self._read(layout.external("verify1", key, pid), pb.Verify1Partition),
-            self._read(layout.internal("verify2", key, pid), pb.Verify2Partition),
-            self._read(layout.external("verify2", key, pid), pb.Verify2Partition),
+            self._read(part.internal("verify1"), pb.Verify1Partition),
+            self._read(part.external("verify1"), pb.Verify1Partition),
+            self._read(part.internal("verify2"), pb.Verify2Partition),
+            self._read(part.external("verify2"), pb.Verify2Partition),
         ]
         return None if any(r is None for r in records) else records
 
-    def _verified(self, ref: pb.PartitionRef, records: list) -> pb.PartitionVerified:
+    def _verified(self, part: PartitionKey, records: list) -> pb.PartitionVerified:
         own1, peer1, own2, peer2 = records
         _check_same_reports(own2, peer2)
         valid = prio.valid_mask(_packets(own2), _packets(peer2))
@@ -224,34 +221,35 @@ class Verification:
         outcomes = outcome.report_outcomes(a1.load_status, b1.load_status, a2.status, b2.status,
                                            valid)
         return pb.PartitionVerified(
-            partition=ref, server=self.keys.pb_server, outcome=outcomes,
+            partition=part.to_ref(), server=self.keys.pb_server, outcome=outcomes,
             report_count=len(outcomes), valid_count=sum(o == outcome.OK for o in outcomes))
 
     # --- helpers
 
-    def _send(self, topic: str, message) -> None:
+    def send(self, topic: str, message) -> None:
         """To the peer's topic in the peer's project (cross-project publish)."""
         retry.publish(self.transport, self.settings.peer_project_id, topic,
-                      message.SerializeToString(), self.settings, _attributes(message.partition))
+                      message.SerializeToString(), self.settings,
+                      PartitionKey.from_ref(message.partition).attributes())
 
     def _read(self, name: str, message_type):
         data = self.storage.read_or_none(self.private, name)
         return None if data is None else message_type.FromString(data)
 
-    def _check_notice(self, notice: pb.PartitionNotice) -> None:
+    def _check_notice(self, notice: pb.PartitionNotice) -> PartitionKey:
         """A notice only says which partition of this server's inbox is complete: one naming
         another bucket or object, or an invalid partition, is refused (never retried into
         success: it ends in the dead letters, with the reason logged)."""
-        ref = notice.partition
         try:
-            name = layout.raw(_key(ref), ref.partition_id)
+            part = PartitionKey.from_ref(notice.partition)
         except ValueError as error:
             raise PartitionMismatch(f"notice refused: {error}") from None
-        if notice.bucket != self.settings.inbox_bucket or notice.object_name != name:
+        if notice.bucket != self.settings.inbox_bucket or notice.object_name != part.raw():
             raise PartitionMismatch("notice refused: it names an object other than this "
                                     "server's inbox file of its partition")
-        if ref.batch_id not in (self.settings.data_config or {}):
+        if part.batch_id not in (self.settings.data_config or {}):
             raise PartitionMismatch("notice refused: its batch id is not in DATA_CONFIG")
+        return part
 
     def _check_sender(self, sender: int) -> None:
         if sender != self.keys.pb_peer:
@@ -267,10 +265,6 @@ class Verification:
                                                 "prio.reason": ""})
 
 
-def _key(ref: pb.PartitionRef) -> BatchKey:
-    return BatchKey(ref.batch_id, ref.submission_date)
-
-
 def _packets(verify2: pb.Verify2Partition) -> list[bytes | None]:
     return [p if s == outcome.OK else None for p, s in zip(verify2.packets, verify2.status)]
 
@@ -278,9 +272,3 @@ def _packets(verify2: pb.Verify2Partition) -> list[bytes | None]:
 def _check_same_reports(own, peer) -> None:
     if own.report_ids_sha256 != peer.report_ids_sha256 or len(own.packets) != len(peer.packets):
         raise PartitionMismatch("own and peer packets are for different report lists")
-
-
-def _attributes(ref: pb.PartitionRef) -> dict[str, str]:
-    # Not secret: lets an operator find a partition's messages without decoding them.
-    return {"batch_id": ref.batch_id, "submission_date": ref.submission_date,
-            "partition_id": ref.partition_id}

@@ -6,7 +6,7 @@ import dataclasses
 
 from fastapi.testclient import TestClient
 
-from services.aggregator.batch_close import BatchCloser
+from services.aggregator.schedule import Schedule
 from services.common.runtime import build_app
 from services.ingest import pings
 from services.ingest.partitions import PartitionWriter
@@ -49,21 +49,21 @@ def test_a_far_future_batch_does_not_stop_close_due(tmp_path):
 def test_a_batch_whose_close_fails_is_reported_and_the_others_close(tmp_path, caplog):
     cluster = Cluster(tmp_path)
     _aggregated(cluster, ALSO_DUE, DUE)
-    closer = BatchCloser(cluster.contexts["aggregator-A"])
-    close = closer.close
+    closer = Schedule(cluster.contexts["aggregator-A"])
+    close = closer.agreement.close
 
     def failing(key: BatchKey) -> dict:
         if key == ALSO_DUE:
             raise OverflowError("date value out of range")
         return close(key)
 
-    closer.close = failing
+    closer.agreement.close = failing
     found = closer.close_due()
     assert found == {"closed": [_batch(DUE)], "nothing_aggregated_yet": [], "still_arriving": [],
                      "errors": [{**_batch(ALSO_DUE), "error": "OverflowError"}]}
     assert "batch not closed" in caplog.text
     # The next round tries it again (nothing was recorded for it).
-    closer.close = close
+    closer.agreement.close = close
     assert closer.close_due()["closed"] == [_batch(ALSO_DUE)]
 
 
@@ -74,5 +74,5 @@ def test_an_invalid_folder_name_in_storage_does_not_stop_close_due(tmp_path):
     _aggregated(cluster, DUE)
     cluster.storage.create("prio-a-inbox", "raw/batch_id=x/submission_date=2026-13-45/p1.ndjson",
                            b"")
-    found = BatchCloser(cluster.contexts["aggregator-A"]).close_due()
+    found = Schedule(cluster.contexts["aggregator-A"]).close_due()
     assert found["closed"] == [_batch(DUE)]

@@ -15,7 +15,7 @@ import json
 
 import pytest
 
-from services.aggregator.batch_close import BatchCloser
+from services.aggregator.agreement import Agreement
 from services.ingest import pings
 from services.ingest.partitions import PartitionWriter
 from services.protocol import layout, pb, status
@@ -49,7 +49,7 @@ def _write(cluster, key: BatchKey, pid: str, ping_bodies: list[bytes]) -> None:
 
 
 def _publish(cluster, key: BatchKey) -> dict[str, dict]:
-    BatchCloser(cluster.contexts["aggregator-A"]).close(key)
+    Agreement(cluster.contexts["aggregator-A"]).close(key)
     cluster.run_servers()
     return {s: json.loads(cluster.storage.read(cluster.settings[s].private_bucket,
                                                layout.result(key))) for s in "AB"}

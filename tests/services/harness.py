@@ -16,6 +16,7 @@ from services.common.runtime import ServiceContext, load_definition
 from services.common.storage_local import LocalStorage
 from services.common.telemetry import Telemetry
 from services.ingest import pings
+from services.registry import SERVICES
 
 N_DATA = 8
 BATCH = "test-0"
@@ -50,7 +51,7 @@ class Cluster:
             ctx = ServiceContext(self.settings[side], self.storage, self.transport,
                                  Telemetry.in_memory(label))
             self.contexts[label] = ctx
-            self.services[label] = load_definition(name, ctx)
+            self.services[label] = load_definition(name, ctx, SERVICES)
 
     def client(self, batch_id: str = BATCH) -> prio.Client:
         n_data = self.settings["ingest"].data_config[batch_id]

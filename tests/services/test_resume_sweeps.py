@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from services.aggregator.batch_close import BatchCloser
+from services.aggregator.schedule import Schedule
 from services.ingest import pings
 from services.ingest.partitions import PartitionWriter
 from services.protocol import layout, pb, status
@@ -57,8 +57,8 @@ def _verifier_sweeps(cluster) -> dict[str, ResumeSweep]:
                            Verification(cluster.contexts[f"verifier-{s}"])) for s in "AB"}
 
 
-def _closers(cluster) -> dict[str, BatchCloser]:
-    return {s: BatchCloser(cluster.contexts[f"aggregator-{s}"]) for s in "AB"}
+def _closers(cluster) -> dict[str, Schedule]:
+    return {s: Schedule(cluster.contexts[f"aggregator-{s}"]) for s in "AB"}
 
 
 # --- the verifier: partitions whose notices were lost
@@ -81,7 +81,7 @@ def test_a_partition_whose_notices_were_lost_is_loaded_at_the_second_sweep(clust
     assert [sweeps[s].sweep() for s in "AB"] == [1, 1]  # p1, never the leftover p0
     cluster.run_servers()
     assert [sweeps[s].sweep() for s in "AB"] == [0, 0]  # nothing unfinished any more
-    BatchCloser(cluster.contexts["aggregator-A"]).close(KEY)
+    Schedule(cluster.contexts["aggregator-A"]).agreement.close(KEY)
     cluster.run_servers()
     for server in "AB":
         found = _status(cluster, server)
@@ -110,7 +110,7 @@ def test_a_close_whose_answer_was_lost_is_proposed_again(cluster, lost):
     expected = _write(cluster, "p1", 5)
     cluster.run_servers()
     closers = _closers(cluster)
-    closers["A"].close(KEY)
+    closers["A"].agreement.close(KEY)
     if lost == "acceptance":
         cluster.pump("aggregator-B", "prio-batch-close-aggregator")
         assert len(_lose(cluster, "A", "prio-batch-close-aggregator")) == 1
@@ -131,7 +131,7 @@ def test_lost_total_shares_are_sent_again(cluster):
     expected = _write(cluster, "p1", 5)
     cluster.run_servers()
     closers = _closers(cluster)
-    closers["A"].close(KEY)
+    closers["A"].agreement.close(KEY)
     cluster.pump("aggregator-B", "prio-batch-close-aggregator")  # B's share out, accepts
     cluster.pump("aggregator-A", "prio-batch-close-aggregator")  # A's share out
     for server in "AB":
@@ -150,7 +150,7 @@ def test_a_share_lost_toward_the_peer_only_is_sent_again_on_the_peers_request(cl
     expected = _write(cluster, "p1", 5)
     cluster.run_servers()
     closers = _closers(cluster)
-    closers["A"].close(KEY)
+    closers["A"].agreement.close(KEY)
     cluster.pump("aggregator-B", "prio-batch-close-aggregator")
     cluster.pump("aggregator-A", "prio-batch-close-aggregator")
     cluster.pump("publisher-A", "prio-total-shares-publisher")
@@ -171,7 +171,7 @@ def test_a_withheld_share_is_never_sent_again(tmp_path):
     _write(cluster, "p1", 4)
     cluster.run_servers()
     closers = _closers(cluster)
-    closers["A"].close(KEY)
+    closers["A"].agreement.close(KEY)
     cluster.run_servers()
     for _ in range(3):
         assert [closers[s].resend_sweep() for s in "AB"] == [[], []]

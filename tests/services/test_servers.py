@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import fastapi
 import pytest
+from fastapi.testclient import TestClient
 
-from services.aggregator.batch_close import BatchCloser
+from services.aggregator.agreement import Agreement
+from services.aggregator.schedule import Schedule
 from services.common import errors
+from services.common.runtime import build_app
 from services.ingest import pings
 from services.ingest.partitions import PartitionWriter
 from services.protocol import layout, pb, shares, status
@@ -46,7 +48,7 @@ def _status(cluster, server):
 
 
 def _close_and_publish(cluster, twice=False):
-    BatchCloser(cluster.contexts["aggregator-A"]).close(KEY)
+    Agreement(cluster.contexts["aggregator-A"]).close(KEY)
     cluster.run_servers(twice=twice)
 
 
@@ -172,7 +174,7 @@ def test_every_message_delivered_twice_changes_nothing(cluster):
     expected = _write(cluster, "p1", ["valid", "non_binary", "valid", "valid"])
     cluster.run_servers(twice=True)
     _close_and_publish(cluster, twice=True)
-    BatchCloser(cluster.contexts["aggregator-A"]).close(KEY)  # an admin clicking twice
+    Agreement(cluster.contexts["aggregator-A"]).close(KEY)  # an admin clicking twice
     cluster.run_servers(twice=True)
     for server in "AB":
         assert _result(cluster, server)["payload"] == expected
@@ -186,13 +188,13 @@ def test_b_waits_for_partitions_it_does_not_hold_yet(cluster):
     b_private = cluster.settings["B"].private_bucket
     saved = cluster.storage.read(b_private, layout.internal("aggregate", KEY, "p1"))
     cluster.storage.delete(b_private, layout.internal("aggregate", KEY, "p1"))
-    BatchCloser(cluster.contexts["aggregator-A"]).close(KEY)
+    Agreement(cluster.contexts["aggregator-A"]).close(KEY)
     with pytest.raises(errors.RetryLater):
         cluster.pump("aggregator-B", "prio-batch-close-aggregator")
     cluster.storage.create(b_private, layout.internal("aggregate", KEY, "p1"), saved)
     proposal = pb.BatchClose.FromString(cluster.storage.read(
         cluster.settings["A"].private_bucket, layout.batch_record(KEY, "close.pb")))
-    BatchCloser(cluster.contexts["aggregator-B"]).on_message(proposal)
+    Agreement(cluster.contexts["aggregator-B"]).on_message(proposal)
     cluster.run_servers()
     assert _result(cluster, "A")["valid"] == 3
 
@@ -212,7 +214,7 @@ def test_the_schedule_closes_a_batch_date_once_its_grace_has_passed(tmp_path):
     cluster = Cluster(tmp_path, close_grace_seconds=3600)
     _write(cluster, "p1", ["valid", "valid"])
     cluster.run_servers()
-    closer = BatchCloser(cluster.contexts["aggregator-A"])
+    closer = Schedule(cluster.contexts["aggregator-A"])
     day_end = dt.datetime.fromisoformat(DATE).replace(tzinfo=dt.UTC) + dt.timedelta(days=1)
     this = {"batch_id": BATCH, "submission_date": DATE}
     assert closer.close_due(day_end + dt.timedelta(minutes=59))["closed"] == []
@@ -225,9 +227,11 @@ def test_the_schedule_closes_a_batch_date_once_its_grace_has_passed(tmp_path):
 def test_only_the_leader_closes(cluster):
     _write(cluster, "p1", ["valid"])
     cluster.run_servers()
-    with pytest.raises(fastapi.HTTPException) as refused:
-        BatchCloser(cluster.contexts["aggregator-B"]).close(KEY)
-    assert refused.value.status_code == 409
+    app = build_app(cluster.services["aggregator-B"], cluster.contexts["aggregator-B"],
+                    run_background=False)
+    with TestClient(app) as client:
+        refused = client.post(f"/batches/{BATCH}/{DATE}/close", params={"force": "true"})
+    assert refused.status_code == 409
 
 
 def test_small_batches_are_refused_with_the_reason_recorded(tmp_path):
