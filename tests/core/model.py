@@ -143,7 +143,8 @@ def read_packet_a(pt: bytes, n_data: int):
     data = [int.from_bytes(x, "big") for x in item()]
     h = [int.from_bytes(x, "big") for x in item()]
     assert len(data) == n_data
-    return dict(batch=batch, a=a, b=b, c=c, f0=f0, g0=g0, h0=h0, idx=idx, data=data, h=h)
+    return {"batch": batch, "a": a, "b": b, "c": c, "f0": f0, "g0": g0, "h0": h0, "idx": idx,
+            "data": data, "h": h}
 
 
 def jsonl_runs(name: str):

@@ -3,8 +3,17 @@
 import pytest
 
 from libprio_ctypes import (
-    BBIT_PREC_MAX, Client, Config, PrgMode, PrioError, PrivateKey, PublicKey, Reason, Server,
-    generate_shared_secret, max_uint_entries,
+    BBIT_PREC_MAX,
+    Client,
+    Config,
+    PrgMode,
+    PrioError,
+    PrivateKey,
+    PublicKey,
+    Reason,
+    Server,
+    generate_shared_secret,
+    max_uint_entries,
 )
 from tests.core.model import VECTORS
 

@@ -4,8 +4,20 @@ of bad report rejected with its exact Reason."""
 import pytest
 
 from libprio_ctypes import (
-    Client, PrioError, Reason, Server, aggregate_partition, decrypt, encrypt, final, load_partition,
-    partition_evaluation_point, state_difference, sum_states, total_share_from_state, valid_mask,
+    Client,
+    PrioError,
+    Reason,
+    Server,
+    aggregate_partition,
+    decrypt,
+    encrypt,
+    final,
+    load_partition,
+    partition_evaluation_point,
+    state_difference,
+    sum_states,
+    total_share_from_state,
+    valid_mask,
     verify2_partition,
 )
 from tests.core.model import P, interpolate_at, read_packet_a, root
@@ -91,7 +103,7 @@ def invalid(pair):
 def test_non_binary_input_fails_the_proof(pair):
     a, b = encode_all(pair, INPUTS[:2])
     bad_a, bad_b = invalid(pair)
-    la, lb, v2a, v2b, sa, sb, mask = run_partition(pair, [a[0], bad_a, a[1]], [b[0], bad_b, b[1]], 10**20)
+    la, lb, _v2a, _v2b, sa, sb, mask = run_partition(pair, [a[0], bad_a, a[1]], [b[0], bad_b, b[1]], 10**20)
     assert la.status == lb.status == [Reason.OK] * 3
     assert sa == sb == [Reason.OK] * 3
     assert mask == [True, False, True]
@@ -107,12 +119,12 @@ def test_tampered_share_bytes_fail_the_proof(pair):
     a, b = encode_all(pair, INPUTS[:1])
     # flip one bit of the last h-point share's last byte (still a valid element < p)
     tampered = reencrypt(pair, "A", a[0], lambda pt: pt[:-1] + bytes([pt[-1] ^ 1]))
-    la, lb, *_, mask = run_partition(pair, [tampered], b, 424242)
+    la, _lb, *_, mask = run_partition(pair, [tampered], b, 424242)
     assert la.status == [Reason.OK] and mask == [False]
 
 
 def test_trailing_plaintext_bytes_are_accepted(pair):
-    a, b = encode_all(pair, INPUTS[:1])
+    a, _b = encode_all(pair, INPUTS[:1])
     padded = reencrypt(pair, "A", a[0], lambda pt: pt + b"\xc1trailing")
     la = load_partition(pair.config, "A", pair.key_a, [a[0], padded], 31337)
     assert la.status == [Reason.OK, Reason.OK] and la.verify1[0] == la.verify1[1]

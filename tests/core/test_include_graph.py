@@ -4,10 +4,10 @@ import re
 from pathlib import Path
 
 CSRC = Path(__file__).resolve().parents[2] / "libprio_ctypes" / "csrc"
-INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
-COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.MULTILINE)
+COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.DOTALL)
 # an export's definition starts at column 0 with its return type; its calls are indented
-DEFINITION = re.compile(r"^[A-Za-z_][\w \t*]*?\b(prio_\w+)\s*\(", re.M)
+DEFINITION = re.compile(r"^[A-Za-z_][\w \t*]*?\b(prio_\w+)\s*\(", re.MULTILINE)
 CALL = re.compile(r"\b(prio_\w+)\s*\(")
 
 

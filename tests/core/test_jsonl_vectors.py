@@ -3,9 +3,18 @@
 import pytest
 
 from libprio_ctypes import (
-    Config, PrgMode, PrioError, PrivateKey, Reason, Server, decrypt, final, final_uint, is_valid,
+    Config,
+    PrgMode,
+    PrioError,
+    PrivateKey,
+    Reason,
+    Server,
+    _native,
+    decrypt,
+    final,
+    final_uint,
+    is_valid,
 )
-from libprio_ctypes import _native
 from libprio_ctypes._native import c_uint64, lib
 from tests.core.model import jsonl_runs
 

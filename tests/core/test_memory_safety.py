@@ -9,7 +9,7 @@ import pytest
 
 from libprio_ctypes import Config, PrgMode, PrivateKey, decrypt, load_partition
 from tests.core.model import jsonl_runs
-from tests.core.test_readers import PACKET_A_CASES, PACKET_B_CASES, BATCH
+from tests.core.test_readers import BATCH, PACKET_A_CASES, PACKET_B_CASES
 
 CSRC = Path(__file__).resolve().parents[2] / "libprio_ctypes" / "csrc"
 R_FIXED = 123456789  # the driver's evaluation point
@@ -19,7 +19,7 @@ FUZZ_TARGETS = ["client_packet_a", "client_packet_b", "verify1", "verify2", "tot
 def make(target, tmp_path, *extra, timeout=600):
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1", UBSAN_OPTIONS="halt_on_error=1")
     proc = subprocess.run(["make", "-s", "-C", str(CSRC), target, f"BUILD={tmp_path}", *extra],
-                          capture_output=True, text=True, timeout=timeout, env=env)
+                          check=False, capture_output=True, text=True, timeout=timeout, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
 
@@ -114,7 +114,8 @@ def test_fuzz_briefly(fuzzers, target):
     work = fuzzers / f"corpus-{target}"
     work.mkdir(exist_ok=True)
     proc = subprocess.run([str(fuzzers / f"fuzz-{target}"), "-max_total_time=8", "-print_final_stats=1",
-                           str(work), str(corpus)], capture_output=True, text=True, timeout=120)
+                           str(work), str(corpus)], check=False, capture_output=True, text=True,
+                           timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     runs = [int(line.split()[-1]) for line in proc.stderr.splitlines() if line.startswith("stat::number_of_executed_units")]
     assert runs and runs[0] > 1000

@@ -79,7 +79,7 @@ def test_published_counts(name, mode):
 
 def test_decoded_fixture_client_0():
     """Spec §7.2: the plaintexts of the first prio-processor client."""
-    root, cfg, priv, _ = load("prio-processor-cli", PrgMode.RAW)
+    root, _cfg, priv, _ = load("prio-processor-cli", PrgMode.RAW)
     blob_a = base64.b64decode(ndjson(root / "server_a" / "raw" / "data.ndjson")[0]["payload"])
     blob_b = base64.b64decode(ndjson(root / "server_b" / "raw" / "data.ndjson")[0]["payload"])
     assert (len(blob_a), len(blob_b)) == (296, 155)

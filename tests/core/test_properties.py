@@ -1,12 +1,22 @@
 """Property tests: encode -> load -> verify1 -> verify2 -> valid -> aggregate gives exact sums,
 at random n_data (incl. 1, 2^k - 1, 2^k) in both modes; object model and batch API agree."""
 
-from hypothesis import assume, HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from libprio_ctypes import (
-    Client, Config, PrgMode, PrivateKey, Server, aggregate_partition, final, final_uint, load_partition,
-    total_share_from_state, valid_mask, verify2_partition,
+    Client,
+    Config,
+    PrgMode,
+    PrivateKey,
+    Server,
+    aggregate_partition,
+    final,
+    final_uint,
+    load_partition,
+    total_share_from_state,
+    valid_mask,
+    verify2_partition,
 )
 from tests.core.model import P
 

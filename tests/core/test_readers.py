@@ -3,7 +3,16 @@
 import pytest
 
 from libprio_ctypes import (
-    Config, PrgMode, PrioError, PrivateKey, Reason, Server, decrypt, encrypt, final, is_valid,
+    Config,
+    PrgMode,
+    PrioError,
+    PrivateKey,
+    Reason,
+    Server,
+    decrypt,
+    encrypt,
+    final,
+    is_valid,
     load_partition,
 )
 from tests.core.model import P, array_header, fe, fe_array, mp_str, packet_a, packet_b
