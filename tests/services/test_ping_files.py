@@ -8,12 +8,14 @@ import gzip
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import libprio_ctypes as prio
 from services import loadgen
 from services.common.inprocess import InProcessTransport
 from services.common.provision import Deployment, SubscriptionPolicy, provision
 from services.common.storage_local import LocalStorage
+from services.ingest import pings
 from tests.services.test_embedded import ROOT, VECTOR_KEYS, VECTORS, _embedded
 
 CONFIG = {"raw-0": 12, "raw-1": 4}
@@ -86,3 +88,32 @@ def test_an_unreadable_or_empty_ping_file_is_one_line_naming_the_option(tmp_path
             [error] = [line for line in run.stderr.splitlines() if line.startswith("Error")]
             assert "'--pings'" in error and says in error, (command, error)
 
+
+
+# --- the documented sample (docs/pings.md, docs/samples/)
+
+SAMPLES = ROOT / "docs" / "samples"
+
+
+def test_the_sample_pings_parse_into_one_report_per_batch():
+    config = {item["batch_id"]: item["n_data"]
+              for item in json.loads((SAMPLES / "data_config.json").read_text())}
+    lines = loadgen.read_pings(str(SAMPLES / "pings.ndjson"))
+    assert len(lines) == 6
+    for line in lines:
+        reports, rejections = pings.parse(line, {}, config)
+        assert rejections == []
+        assert sorted(r.batch_id for r in reports) == sorted(config)
+        assert json.loads(line)["type"] == "prio"
+
+
+def test_the_documented_sample_command_publishes_the_expected_counts(tmp_path):
+    text = (ROOT / "docs" / "pings.md").read_text()
+    command = text.split("## The sample", 1)[1].split("```")[1].strip()
+    assert command.startswith("prio-stream embedded --pings docs/samples/pings.ndjson")
+    run = subprocess.run(
+        ["bash", "-c", command], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        check=False, env={"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+                          "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)})
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "OK: published counts match" in run.stdout
