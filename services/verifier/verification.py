@@ -65,7 +65,7 @@ class Verification:
             raise PartitionMismatch(f"unknown partition schema version {notice.schema_version}")
         part = self._check_notice(notice)
         with self._span("verifier.load_partition", part, reports=notice.report_count) as span:
-            own = self._own_verify1(notice, part)
+            own = self._own_verify1(notice)
             span.set_attribute("prio.loaded_reports",
                                sum(s == outcome.OK for s in own.load_status))
         with self._awaiting_lock:  # until decided (at once if it is already: _try_verified)
@@ -73,8 +73,8 @@ class Verification:
         self.send(topology.VERIFY1, own)
         self._try_verify2(part)
 
-    def _own_verify1(self, notice: pb.PartitionNotice, part: PartitionKey
-                     ) -> pb.Verify1Partition:
+    def _own_verify1(self, notice: pb.PartitionNotice) -> pb.Verify1Partition:
+        part = PartitionKey.from_ref(notice.partition)
         key, pid = part.batch, part.partition_id
         stored = self._read(part.internal("verify1"), pb.Verify1Partition)
         if stored is not None:
