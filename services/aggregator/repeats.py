@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import libprio_ctypes as prio
 from services.aggregator.partition_total import decrypted_sum
 from services.common.storage import Storage
-from services.protocol import fingerprints, layout, outcome, pb, shares
+from services.protocol import fingerprints, layout, outcome, pb
 from services.protocol.keys import ServerKeys
 from services.protocol.layout import BatchKey
 
@@ -32,13 +32,9 @@ class Repeats:
 
 
 def report_ids(storage: Storage, settings, key: BatchKey, pid: str) -> list[str]:
-    """A partition's report ids, in file order: the verifier's record of them, or (for a
-    partition verified before it kept one) the partition file itself."""
-    stored = storage.read_or_none(settings.private_bucket, layout.internal("report_ids", key, pid))
-    if stored is not None:
-        return stored.decode().split("\n") if stored else []
-    data = storage.read(settings.inbox_bucket, layout.raw(key, pid))
-    return [line.report_id for line in shares.decode(data)]
+    """A partition's report ids, in file order, as the verifier recorded them."""
+    stored = storage.read(settings.private_bucket, layout.internal("report_ids", key, pid))
+    return stored.decode().split("\n") if stored else []
 
 
 def find(storage: Storage, settings, keys: ServerKeys, key: BatchKey,

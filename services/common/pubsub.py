@@ -14,9 +14,9 @@ from google.api_core import exceptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import pubsub_v1
 from google.cloud.pubsub_v1.subscriber.scheduler import ThreadScheduler
+from google.pubsub_v1.services.publisher.client import PublisherClient as GapicPublisherClient
 from google.pubsub_v1.services.publisher.transports.grpc import PublisherGrpcTransport
 from google.pubsub_v1.services.subscriber.transports.grpc import SubscriberGrpcTransport
-from google.pubsub_v1.services.publisher.client import PublisherClient as GapicPublisherClient
 from google.pubsub_v1.types import PublishRequest, PubsubMessage
 
 from services.common import telemetry

@@ -8,25 +8,21 @@ import binascii
 import dataclasses
 import functools
 import hashlib
-import importlib
-import importlib.util
 import json
 import logging
 from collections.abc import Callable, Mapping
-from types import ModuleType
 
 import fastapi
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from services.common import errors
+from services.common import errors, push_auth
 from services.common.config import Settings
 from services.common.transport import Message, Outcome
 
 log = logging.getLogger("prio_stream.push")
 
-PUSH_AUTH_MODULE = "services.common.push_auth"
 # Attributes (at most 100 of 256 + 1,024 bytes), ids and the envelope's own JSON.
 ENVELOPE_SLACK = 256 * 1024
 # The body of a push of Pub/Sub's largest message (10 MB of data, base64 in the envelope):
@@ -98,22 +94,10 @@ def decode_envelope(body: bytes, subscription: str) -> Message:
     return Message(data, attributes, message_id, subscription, attempt)
 
 
-@functools.cache
-def _push_auth() -> ModuleType | None:
-    # Written separately; until it exists, pushes are accepted as with PUSH_AUTH=none.
-    if importlib.util.find_spec(PUSH_AUTH_MODULE) is None:
-        log.warning("no push authentication module: push requests are not authenticated")
-        return None
-    return importlib.import_module(PUSH_AUTH_MODULE)
-
-
 def _authenticate(request: Request, settings: Settings) -> Response | None:
-    module = _push_auth()
-    if module is None:
-        return None
     try:
-        module.authenticate_push(request.headers.get("authorization"), settings)
-    except module.PushAuthError as error:
+        push_auth.authenticate_push(request.headers.get("authorization"), settings)
+    except push_auth.PushAuthError as error:
         status = getattr(error, "status_code", 401)
         log.warning("push rejected", extra={"status": status, "reason": str(error)})
         return JSONResponse({"error": "unauthorized"}, status_code=status)

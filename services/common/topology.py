@@ -55,14 +55,6 @@ def inspect_subscription(topic: str) -> str:
     return dead_letter_topic(topic) + INSPECT_SUFFIX
 
 
-def source_topic(dead_letter: str) -> str:
-    """The topic whose messages a dead-letter topic (or its inspect subscription) holds."""
-    name = dead_letter.removesuffix(INSPECT_SUFFIX)
-    if not name.endswith(DEAD_LETTER_SUFFIX):
-        raise ValueError(f"{dead_letter} is not a dead-letter topic or inspect subscription")
-    return name.removesuffix(DEAD_LETTER_SUFFIX)
-
-
 def subscription_project(subscription: str, settings: Settings) -> str:
     """The project a subscription of this deployment lives in."""
     spec = BY_NAME.get(subscription)

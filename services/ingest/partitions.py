@@ -29,10 +29,6 @@ from services.protocol.layout import BatchKey
 
 log = logging.getLogger("prio_stream.ingest")
 DUPLICATE = "duplicate"  # not a rejection: the same report delivered again
-# Both sides count reports in one counter: prio.server_id ingest|A|B, prio.outcome
-# written|duplicate|rejected (ingest), valid|rejected (a server), prio.reason, prio.batch_id.
-REPORTS_METRIC = "prio.reports"
-REPORTS_DESCRIPTION = "reports by server, outcome and rejection reason"
 SIZE_BUCKETS = [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
 
 
@@ -139,8 +135,7 @@ class PartitionWriter:
                                       ctx.settings.replay_retention_days)
         self._notified: set[tuple[BatchKey, str]] = set()
         self.telemetry = ctx.telemetry
-        self.reports = ctx.telemetry.counter(REPORTS_METRIC, unit="{report}",
-                                             description=REPORTS_DESCRIPTION)
+        self.reports = outcome.reports_counter(ctx.telemetry)
         self.partition_size = ctx.telemetry.histogram(
             "prio.partition.size", unit="{report}", boundaries=SIZE_BUCKETS,
             description="reports per partition written")

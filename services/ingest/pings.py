@@ -249,7 +249,7 @@ def _entry(entry: dict, batch_id: str, document_id: str, date: str
     if not isinstance(shares, dict) or not shares.get("a") or not shares.get("b"):
         return None, outcome.MISSING_SHARE
     if not (_is_base64(shares["a"]) and _is_base64(shares["b"])):
-        return None, outcome.BAD_BASE64
+        return None, outcome.BAD_ENCODING
     return Report(batch_id, date, report_id(document_id, batch_id), shares["a"], shares["b"]), ""
 
 

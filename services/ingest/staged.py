@@ -75,7 +75,7 @@ def reports(key: BatchKey, data_a: bytes, data_b: bytes) -> tuple[list[Report], 
             rejected.append(Rejection(key.batch_id, key.submission_date, outcome.MISSING_SHARE,
                                       f"staged:{line.report_id}"))
         elif not (_is_base64(line.payload) and _is_base64(share_b)):
-            rejected.append(Rejection(key.batch_id, key.submission_date, outcome.BAD_BASE64,
+            rejected.append(Rejection(key.batch_id, key.submission_date, outcome.BAD_ENCODING,
                                       f"staged:{line.report_id}"))
         else:
             found.append(Report(key.batch_id, key.submission_date, line.report_id, line.payload, share_b))

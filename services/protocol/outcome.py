@@ -19,31 +19,10 @@ from collections.abc import Iterable, Sequence
 import libprio_ctypes as prio
 from services.protocol import pb
 
+# Per-report arrays (load status, verify2 status, outcomes) carry pb.Reason codes: OK for a
+# report that passed. Whatever is counted by reason (records, status, metrics, results) is
+# named: the reason's name below, that of its code (name()), checked against pb.Reason here.
 OK = pb.Reason.REASON_OK
-BAD_ENCODING = pb.Reason.REASON_BAD_ENCODING
-INVALID_PROOF = pb.Reason.REASON_INVALID_PROOF
-# A server's own anti-replay: its share was seen before (services/verifier/anti_replay.py).
-REPLAYED_SHARE = pb.Reason.REASON_REPLAYED
-
-# Ingest's reasons, as status, metrics and the loader's expectations name them.
-NOT_JSON = "NOT_JSON"
-MISSING_DOCUMENT_ID = "MISSING_DOCUMENT_ID"
-MISSING_PRIO_DATA = "MISSING_PRIO_DATA"
-MALFORMED_ENTRY = "MALFORMED_ENTRY"
-UNKNOWN_BATCH_ID = "UNKNOWN_BATCH_ID"
-MISSING_SHARE = "MISSING_SHARE"
-BAD_BASE64 = "BAD_ENCODING"
-REPLAYED = "REPLAYED"
-TOO_LARGE = "TOO_LARGE"  # a ping over a bound: body bytes, JSON depth, number length
-EXTRA_ENTRY = "EXTRA_ENTRY"  # the second and later entries of a ping for one batch id
-DATE_OUT_OF_WINDOW = "DATE_OUT_OF_WINDOW"  # ahead of the clock, or past REPLAY_RETENTION_DAYS
-# The servers' batch-level reasons.
-LATE = "LATE"
-PEER_TIMEOUT = "PEER_TIMEOUT"
-
-
-def from_core(reason: prio.Reason) -> int:
-    return pb.Reason.Value(f"REASON_{prio.Reason(reason).name}")
 
 
 def name(reason: int) -> str:
@@ -51,16 +30,44 @@ def name(reason: int) -> str:
     return pb.Reason.Name(reason).removeprefix("REASON_")
 
 
+def _named(reason: str) -> str:
+    return name(pb.Reason.Value(f"REASON_{reason}"))  # a name not in pb.Reason fails here
+
+
+# Ingest's reasons, as status, metrics and the loader's expectations name them.
+NOT_JSON = _named("NOT_JSON")
+MISSING_DOCUMENT_ID = _named("MISSING_DOCUMENT_ID")
+MISSING_PRIO_DATA = _named("MISSING_PRIO_DATA")
+MALFORMED_ENTRY = _named("MALFORMED_ENTRY")
+UNKNOWN_BATCH_ID = _named("UNKNOWN_BATCH_ID")
+MISSING_SHARE = _named("MISSING_SHARE")
+BAD_ENCODING = _named("BAD_ENCODING")  # a share that is not base64
+REPLAYED = _named("REPLAYED")
+TOO_LARGE = _named("TOO_LARGE")  # a ping over a bound: body bytes, JSON depth, number length
+EXTRA_ENTRY = _named("EXTRA_ENTRY")  # the second and later entries of a ping for one batch id
+# Ahead of the clock, or past REPLAY_RETENTION_DAYS.
+DATE_OUT_OF_WINDOW = _named("DATE_OUT_OF_WINDOW")
+# The servers' batch-level reasons.
+LATE = _named("LATE")
+PEER_TIMEOUT = _named("PEER_TIMEOUT")
+# Every server counts reports in this one counter, ingest too: prio.server_id ingest|A|B,
+# prio.outcome written|duplicate|rejected (ingest), valid|rejected (a server), prio.reason,
+# prio.batch_id.
+REPORTS_METRIC = "prio.reports"
+
+
+def reports_counter(telemetry):
+    return telemetry.counter(REPORTS_METRIC, unit="{report}",
+                             description="reports by server, outcome and rejection reason")
+
+
+def from_core(reason: prio.Reason) -> int:
+    return pb.Reason.Value(f"REASON_{prio.Reason(reason).name}")
+
+
 def all_reasons() -> list[str]:
     """Every reason a report can be rejected for (the taxonomy, for docs and metrics)."""
     return [name(v) for v in pb.Reason.values() if v not in (pb.Reason.REASON_UNSPECIFIED, OK)]
-
-
-def check(reason: str) -> str:
-    """reason, if it is one of the taxonomy's names; raises otherwise (no ad hoc reasons)."""
-    if reason == "OK" or f"REASON_{reason}" not in pb.Reason.DESCRIPTOR.values_by_name:
-        raise ValueError(f"{reason!r} is not a rejection reason of pb.Reason")
-    return reason
 
 
 def report_outcomes(
@@ -73,7 +80,8 @@ def report_outcomes(
     for steps in zip(load_a, load_b, verify2_a, verify2_b, valid, strict=True):
         *reasons, is_valid = steps
         first = next((r for r in reasons if r != OK), OK)
-        outcomes.append(OK if is_valid else (first if first != OK else INVALID_PROOF))
+        outcomes.append(OK if is_valid else (
+            first if first != OK else pb.Reason.REASON_INVALID_PROOF))
     return outcomes
 
 

@@ -7,8 +7,8 @@ import binascii
 import dataclasses
 import hashlib
 import json
-from json.encoder import encode_basestring_ascii as _json_string
 from collections.abc import Iterable, Sequence
+from json.encoder import encode_basestring_ascii as _json_string
 
 SCHEMA_VERSION = 1
 

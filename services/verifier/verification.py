@@ -38,10 +38,7 @@ class Verification:
         self.anti_replay = AntiReplay(ctx.storage, self.private,
                                       ctx.settings.replay_retention_days,
                                       ctx.settings.ping_clock_skew_seconds)
-        # Same counter as ingest's (services/ingest/partitions.py: REPORTS_METRIC).
-        self.reports = ctx.telemetry.counter("prio.reports", unit="{report}",
-                                             description="reports by server, outcome and "
-                                                         "rejection reason")
+        self.reports = outcome.reports_counter(ctx.telemetry)
         # Partitions this process loaded whose validity is not decided yet: they wait for
         # the peer's packets (a process's own view; it starts empty).
         self._awaiting: set[PartitionKey] = set()
@@ -114,7 +111,8 @@ class Verification:
         """Decrypts, parses and evaluates every report once, at the partition's point; a share
         the anti-replay refused (seen before, or of a date out of the window) is not even
         decrypted."""
-        rejected = [anti_replay.REFUSED.get(v) or (outcome.BAD_ENCODING if p is None else None)
+        rejected = [anti_replay.REFUSED.get(v)
+                    or (pb.Reason.REASON_BAD_ENCODING if p is None else None)
                     for p, v in zip(packets, verdicts, strict=True)]
         if all(r is not None for r in rejected):
             return None, rejected
