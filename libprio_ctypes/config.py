@@ -33,7 +33,7 @@ def _batch_id_bytes(batch_id, nul_batch_id_compat: bool) -> bytes:
 
 
 class Config:
-    __slots__ = ("n_data", "batch_id", "prg_mode", "public_key_a", "public_key_b", "h_points")
+    __slots__ = ("batch_id", "h_points", "n_data", "prg_mode", "public_key_a", "public_key_b")
 
     def __init__(
         self,

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 
 import pytest
 
 from services.common import topology
 from services.protocol import layout, pb
+from tests.faults.conftest import BATCH, DATE
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
-from tests.faults.conftest import BATCH, DATE  # noqa: E402
 
 LATER = (dt.date.fromisoformat(DATE) + dt.timedelta(days=1)).isoformat()
 GARBAGE = b"\xff not a protobuf"

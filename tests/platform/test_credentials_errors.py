@@ -27,8 +27,8 @@ def test_no_credentials_is_one_line(tmp_path, args):
                          capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 1, run.stdout + run.stderr
     errors = [line for line in run.stderr.splitlines() if line.startswith("Error:")]
-    assert errors == ["Error: no Google credentials found: set GOOGLE_APPLICATION_CREDENTIALS "
-                      "(or run `gcloud auth application-default login`), or "
-                      "PUBSUB_EMULATOR_HOST and STORAGE_EMULATOR_HOST for the emulators"], (
+    assert errors == [("Error: no Google credentials found: set GOOGLE_APPLICATION_CREDENTIALS "
+                       "(or run `gcloud auth application-default login`), or "
+                       "PUBSUB_EMULATOR_HOST and STORAGE_EMULATOR_HOST for the emulators")], (
         run.stderr[-3000:])
     assert "Traceback" not in run.stderr
