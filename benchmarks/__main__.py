@@ -17,6 +17,7 @@ from benchmarks.timing import cpu_model, pin_to_one_core
 
 SUITES = {
     "core": "benchmarks.core",  # the batch API per report
+    "keyring": "benchmarks.keyring",  # the load per report with 1, 2 and 3 private keys
     "cli": "benchmarks.cli",  # the `prio` command per report
     "streaming": "benchmarks.streaming",  # end to end through the emulators, both servers
 }

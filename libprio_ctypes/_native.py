@@ -13,6 +13,8 @@ RECORD_BYTES = 112
 VERIFY1_MAX = 24
 VERIFY2_MAX = 12
 ENVELOPE_OVERHEAD = 60
+MAX_KEYS = 16  # PRIO_MAX_KEYS: keys of a keyring
+NO_KEY = -1  # PRIO_NO_KEY: no key of the ring opened the report
 
 _SIGNATURES = {
     "prio_strerror": (ctypes.c_char_p, [c_int32]),
@@ -41,8 +43,8 @@ _SIGNATURES = {
     ),
     "prio_verifier_set_data": (
         c_int32,
-        [c_int32, u8p, c_uint32, c_int32, c_int32, u8p, u8p, u64p, u8p, u8p, c_uint64, c_void_p,
-         c_void_p],
+        [c_int32, u8p, c_uint32, c_int32, c_int32, u8p, c_uint32, u8p, u64p, u8p, u8p, c_uint64,
+         c_void_p, c_void_p],
     ),
     "prio_verify1_write": (c_int32, [u8p, c_void_p, u32p]),
     "prio_verify2_write": (c_int32, [u8p, u8p, c_uint64, u8p, c_uint64, c_void_p, u32p]),
@@ -60,8 +62,8 @@ _SIGNATURES = {
     "prio_verify2_encode": (c_int32, [u8p, c_void_p, u32p]),
     "prio_load_partition": (
         c_int32,
-        [c_int32, u8p, c_uint32, c_int32, c_int32, u8p, u8p, u64p, c_uint64, u8p, c_void_p,
-         c_void_p, c_void_p, c_void_p, c_void_p, u64p],
+        [c_int32, u8p, c_uint32, c_int32, c_int32, u8p, c_uint32, u8p, u64p, c_uint64, u8p, c_void_p,
+         c_void_p, c_void_p, c_void_p, c_void_p, u64p, c_void_p],
     ),
     "prio_verify2_partition": (
         c_int32,
@@ -70,7 +72,7 @@ _SIGNATURES = {
     "prio_valid_mask": (c_int32, [u8p, u64p, u8p, u64p, c_uint64, c_void_p]),
     "prio_aggregate_partition": (
         c_int32,
-        [c_int32, u8p, c_uint32, c_int32, c_int32, u8p, u8p, u64p, c_uint64, u8p, c_void_p,
+        [c_int32, u8p, c_uint32, c_int32, c_int32, u8p, c_uint32, u8p, u64p, c_uint64, u8p, c_void_p,
          c_void_p, u64p],
     ),
     "prio_sum_states": (c_int32, [c_int32, u8p, u64p, c_uint64, c_void_p, u64p, u64p]),

@@ -8,7 +8,7 @@ from . import _native
 from ._native import RECORD_BYTES, VERIFY1_MAX, VERIFY2_MAX, c_int32, c_uint32, c_uint64, lib
 from .config import Config
 from .errors import PrioError, Reason, check
-from .keys import PrivateKey
+from .keys import Keyring, PrivateKey
 from .server import server_index
 
 
@@ -20,6 +20,8 @@ class LoadedPartition:
     # The sum of the loaded (status OK) reports' data shares, as a state: the partition total
     # once the loaded reports found invalid are subtracted (state_difference).
     loaded_sum: bytes
+    # Per report the index in the keyring of the key that opened it (None: no key did).
+    opened_by: list[int | None]
 
     def __repr__(self):
         ok = sum(s is Reason.OK for s in self.status)
@@ -30,8 +32,11 @@ def _config_args(config: Config):
     return config.n_data, config.batch_id, len(config.batch_id), config.prg_mode.code
 
 
-def load_partition(config: Config, server_id, private_key: PrivateKey, packets: Sequence[bytes],
+def load_partition(config: Config, server_id, keys: PrivateKey | Keyring, packets: Sequence[bytes],
                    evaluation_point: int) -> LoadedPartition:
+    """keys: one key, or a keyring (each report is opened by whichever key its GCM tag accepts;
+    a partition under any one key of the ring costs one X25519 per report)."""
+    ring = Keyring.of(keys)
     if not 0 <= evaluation_point < (1 << 128):
         raise PrioError(Reason.INVALID_ARGUMENT, "load_partition (evaluation point out of range)")
     count = len(packets)
@@ -42,11 +47,12 @@ def load_partition(config: Config, server_id, private_key: PrivateKey, packets: 
     records = _native.buffer(RECORD_BYTES * count)
     loaded_sum = _native.buffer(lib.prio_state_max_size(config.n_data))
     loaded_sum_len = c_uint64()
+    opened = (c_int32 * max(count, 1))()
     check(
         lib.prio_load_partition(
-            *_config_args(config), server_index(server_id), private_key.to_bytes(), blob, offs, count,
-            _native.fe_bytes(evaluation_point), status, verify1, lens, records, loaded_sum,
-            loaded_sum_len,
+            *_config_args(config), server_index(server_id), ring.to_bytes(), len(ring), blob, offs,
+            count, _native.fe_bytes(evaluation_point), status, verify1, lens, records, loaded_sum,
+            loaded_sum_len, opened,
         ),
         "load_partition",
     )
@@ -57,6 +63,7 @@ def load_partition(config: Config, server_id, private_key: PrivateKey, packets: 
                  for i in range(count)],
         state=records.raw[: RECORD_BYTES * count],
         loaded_sum=loaded_sum.raw[: loaded_sum_len.value],
+        opened_by=[None if opened[i] == _native.NO_KEY else opened[i] for i in range(count)],
     )
 
 
@@ -89,8 +96,9 @@ def valid_mask(own_verify2: Sequence[bytes | None], peer_verify2: Sequence[bytes
     return [b == 1 for b in mask.raw[:count]]
 
 
-def aggregate_partition(config: Config, server_id, private_key: PrivateKey, packets: Sequence[bytes],
+def aggregate_partition(config: Config, server_id, keys: PrivateKey | Keyring, packets: Sequence[bytes],
                         mask: Sequence[bool]) -> bytes:
+    ring = Keyring.of(keys)
     count = len(packets)
     if len(mask) != count:
         raise PrioError(Reason.WRONG_LENGTH, "aggregate_partition (mask and packets differ in length)")
@@ -100,8 +108,8 @@ def aggregate_partition(config: Config, server_id, private_key: PrivateKey, pack
     n = c_uint64()
     check(
         lib.prio_aggregate_partition(
-            *_config_args(config), server_index(server_id), private_key.to_bytes(), blob, offs, count,
-            bytes(bool(m) for m in mask), status, out, n,
+            *_config_args(config), server_index(server_id), ring.to_bytes(), len(ring), blob, offs,
+            count, bytes(bool(m) for m in mask), status, out, n,
         ),
         "aggregate_partition",
     )

@@ -1,6 +1,8 @@
-"""X25519 keys (raw and uppercase-hex forms, spec §3.3, §8.1), the shared secret, the envelope."""
+"""X25519 keys (raw and uppercase-hex forms, spec §3.3, §8.1), keyrings, the shared secret, the envelope."""
 
+import hashlib
 import re
+from collections.abc import Sequence
 
 from . import _native
 from ._native import lib
@@ -49,6 +51,11 @@ class PublicKey:
     def __hash__(self):
         return hash(self._raw)
 
+    @property
+    def fingerprint(self) -> str:
+        """8 hex of SHA-256 of the key: names a key in status and metrics without the key."""
+        return hashlib.sha256(self._raw).hexdigest()[:8]
+
     def __repr__(self):
         return f"PublicKey({self.to_hex()})"
 
@@ -89,6 +96,51 @@ class PrivateKey:
 
     def __repr__(self):
         return f"PrivateKey(public_key={self.public_key.to_hex()})"
+
+
+class Keyring:
+    """The private keys a server decrypts with, the current one first, then previous ones (a key
+    rotation keeps the old key while clients still encrypt to it). A packet names no key: the
+    GCM tag decides which key opens it."""
+
+    __slots__ = ("keys",)
+
+    def __init__(self, keys: Sequence[PrivateKey]):
+        keys = tuple(keys)
+        if not 1 <= len(keys) <= _native.MAX_KEYS:
+            raise PrioError(Reason.INVALID_ARGUMENT,
+                            f"keyring (1 to {_native.MAX_KEYS} keys, not {len(keys)})")
+        if not all(isinstance(key, PrivateKey) for key in keys):
+            raise PrioError(Reason.INVALID_ARGUMENT, "keyring (private keys only)")
+        self.keys = keys
+
+    @classmethod
+    def of(cls, keys: "PrivateKey | Keyring | Sequence[PrivateKey]") -> "Keyring":
+        """A single key is the ring of one."""
+        if isinstance(keys, Keyring):
+            return keys
+        return cls([keys] if isinstance(keys, PrivateKey) else keys)
+
+    @property
+    def current(self) -> PrivateKey:
+        return self.keys[0]
+
+    @property
+    def fingerprints(self) -> list[str]:
+        return [key.public_key.fingerprint for key in self.keys]
+
+    def to_bytes(self) -> bytes:
+        """The C ABI's keyring: the private keys back to back."""
+        return b"".join(key.to_bytes() for key in self.keys)
+
+    def __len__(self):
+        return len(self.keys)
+
+    def __iter__(self):
+        return iter(self.keys)
+
+    def __repr__(self):
+        return f"Keyring({', '.join(self.fingerprints)})"
 
 
 def generate_shared_secret() -> bytes:

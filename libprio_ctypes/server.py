@@ -5,7 +5,7 @@ from . import _native
 from ._native import RECORD_BYTES, c_int32, c_uint32, c_uint64, lib
 from .config import Config, check_precision
 from .errors import PrioError, Reason, check
-from .keys import PrivateKey
+from .keys import Keyring, PrivateKey
 
 
 def server_index(server_id) -> int:
@@ -24,12 +24,12 @@ def check_secret(shared_secret) -> bytes:
 
 
 class Server:
-    __slots__ = ("config", "server_idx", "_private_key", "_prg_key", "_prg_offset", "_accumulator")
+    __slots__ = ("config", "server_idx", "_keys", "_prg_key", "_prg_offset", "_accumulator")
 
-    def __init__(self, config: Config, server_id, private_key: PrivateKey, shared_secret: bytes):
+    def __init__(self, config: Config, server_id, keys: PrivateKey | Keyring, shared_secret: bytes):
         self.config = config
         self.server_idx = server_index(server_id)
-        self._private_key = private_key
+        self._keys = Keyring.of(keys)  # a packet is opened by whichever key its GCM tag accepts
         key = _native.buffer(16)
         batch = config.batch_id
         check(lib.prio_prg_key(check_secret(shared_secret), batch, len(batch), config.prg_mode.code, key),
@@ -112,7 +112,8 @@ class Verifier:
         check(
             lib.prio_verifier_set_data(
                 cfg.n_data, cfg.batch_id, len(cfg.batch_id), cfg.prg_mode.code, s.server_idx,
-                s._private_key.to_bytes(), s._prg_key, s._prg_offset, r, packet, len(packet), record, shares,
+                s._keys.to_bytes(), len(s._keys), s._prg_key, s._prg_offset, r, packet, len(packet), record,
+                shares,
             ),
             "set_data",
         )

@@ -14,16 +14,16 @@ static int valid_offsets(const uint64_t *offsets, uint64_t count) {
 }
 
 int32_t prio_load_partition(int32_t n_data, const uint8_t *batch_id, uint32_t batch_id_len, int32_t prg_mode,
-                            int32_t server_idx, const uint8_t priv[32], const uint8_t *packets,
+                            int32_t server_idx, const uint8_t *keys, uint32_t key_count, const uint8_t *packets,
                             const uint64_t *offsets, uint64_t count, const uint8_t r_le[16], int32_t *status,
                             uint8_t *verify1, uint32_t *verify1_len, uint8_t *records,
-                            uint8_t *loaded_sum, uint64_t *loaded_sum_len) {
+                            uint8_t *loaded_sum, uint64_t *loaded_sum_len, int32_t *key_index) {
     fe r = fe_from_le16(r_le);
     if (r >= FE_P || !valid_offsets(offsets, count) || (loaded_sum && !loaded_sum_len))
         return PRIO_INVALID_ARGUMENT;
     report_loader l;
     eval_weights w;
-    int rc = loader_init(&l, n_data, batch_id, batch_id_len, prg_mode, server_idx, priv);
+    int rc = loader_init(&l, n_data, batch_id, batch_id_len, prg_mode, server_idx, keys, key_count);
     if (rc) return rc;
     /* The sum of the loaded reports' data shares: the aggregator's partition total once the
      * (usually few) loaded-but-invalid reports are subtracted, so it need not decrypt again. */
@@ -43,6 +43,7 @@ int32_t prio_load_partition(int32_t n_data, const uint8_t *batch_id, uint32_t ba
         if (!s) snip_evaluate(&w, &l.packet, server_idx, &rec);
         for (size_t j = 0; !s && acc && j < l.n_data; j++) acc[j] = fe_add(acc[j], l.packet.data[j]);
         status[i] = s;
+        if (key_index) key_index[i] = l.opened;
         record_write(s, &rec, records + PRIO_RECORD_BYTES * i);
         verify1_len[i] = s ? 0 : (uint32_t)verify1_write(&rec, verify1 + PRIO_VERIFY1_MAX * i);
     }
@@ -93,12 +94,12 @@ int32_t prio_valid_mask(const uint8_t *own, const uint64_t *own_offsets, const u
 }
 
 int32_t prio_aggregate_partition(int32_t n_data, const uint8_t *batch_id, uint32_t batch_id_len,
-                                 int32_t prg_mode, int32_t server_idx, const uint8_t priv[32],
+                                 int32_t prg_mode, int32_t server_idx, const uint8_t *keys, uint32_t key_count,
                                  const uint8_t *packets, const uint64_t *offsets, uint64_t count,
                                  const uint8_t *mask, int32_t *status, uint8_t *state, uint64_t *state_len) {
     if (!valid_offsets(offsets, count)) return PRIO_INVALID_ARGUMENT;
     report_loader l;
-    int rc = loader_init(&l, n_data, batch_id, batch_id_len, prg_mode, server_idx, priv);
+    int rc = loader_init(&l, n_data, batch_id, batch_id_len, prg_mode, server_idx, keys, key_count);
     if (rc) return rc;
     fe *acc = calloc(l.n_data + 1, sizeof(fe));
     if (!acc) {

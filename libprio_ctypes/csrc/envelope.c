@@ -14,15 +14,14 @@ int envelope_private_key(const uint8_t priv[32], EVP_PKEY **key) {
     return *key ? PRIO_OK : PRIO_CRYPTO_FAILURE;
 }
 
-static int derive_key(EVP_PKEY *own, const uint8_t peer_pub[32], uint8_t key[16]) {
-    EVP_PKEY *peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer_pub, 32);
+/* peer NULL: a point OpenSSL refused to import, which no key opens */
+static int derive_key(EVP_PKEY *own, EVP_PKEY *peer, uint8_t key[16]) {
     EVP_PKEY_CTX *ctx = peer ? EVP_PKEY_CTX_new(own, NULL) : NULL;
     uint8_t z[32], digest[32];
     size_t zlen = sizeof z;
     int ok = ctx && EVP_PKEY_derive_init(ctx) > 0 && EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) > 0 &&
              EVP_PKEY_derive(ctx, z, &zlen) > 0 && zlen == 32;
     EVP_PKEY_CTX_free(ctx);
-    EVP_PKEY_free(peer);
     if (!ok) return PRIO_DECRYPT_FAILED; /* includes the all-zero shared secret of low-order points */
     uint8_t zero_check = 0;
     for (int i = 0; i < 32; i++) zero_check |= z[i];
@@ -53,7 +52,9 @@ int envelope_encrypt(const uint8_t pub[32], const uint8_t *msg, size_t len, uint
              EVP_PKEY_get_raw_public_key(eph, out, &publen) > 0 && RAND_bytes(out + 32, 12) == 1;
     EVP_PKEY_CTX_free(kctx);
     uint8_t key[16];
-    int rc = ok ? derive_key(eph, pub, key) : PRIO_CRYPTO_FAILURE;
+    EVP_PKEY *peer = ok ? EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, pub, 32) : NULL;
+    int rc = ok ? derive_key(eph, peer, key) : PRIO_CRYPTO_FAILURE;
+    EVP_PKEY_free(peer);
     EVP_PKEY_free(eph);
     if (rc) return rc == PRIO_DECRYPT_FAILED ? PRIO_INVALID_ARGUMENT : rc; /* low-order recipient key */
     uint8_t aad[54];
@@ -69,14 +70,13 @@ int envelope_encrypt(const uint8_t pub[32], const uint8_t *msg, size_t len, uint
     return ok ? PRIO_OK : PRIO_CRYPTO_FAILURE;
 }
 
-int envelope_decrypt(EVP_PKEY *own, const uint8_t *blob, size_t len, uint8_t *out, size_t *out_len) {
-    if (len < 60 || len - 60 >= ENVELOPE_MAX_PLAINTEXT) return PRIO_DECRYPT_FAILED;
-    uint8_t key[16], aad[54];
-    int rc = derive_key(own, blob, key);
+/* One key's try: PRIO_DECRYPT_FAILED when its GCM tag does not accept the blob. */
+static int open_with(EVP_PKEY *own, EVP_PKEY *peer, const uint8_t *blob, size_t len, uint8_t *out) {
+    uint8_t key[16], aad[54], tag[16];
+    int rc = derive_key(own, peer, key);
     if (rc) return rc;
     build_aad(aad, blob, blob + 32);
     size_t clen = len - 60;
-    uint8_t tag[16];
     memcpy(tag, blob + len - 16, 16);
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
     if (!c) return PRIO_NO_MEMORY;
@@ -91,7 +91,26 @@ int envelope_decrypt(EVP_PKEY *own, const uint8_t *blob, size_t len, uint8_t *ou
     }
     ok = EVP_DecryptFinal_ex(c, out + (clen ? outl : 0), &finl) > 0;
     EVP_CIPHER_CTX_free(c);
-    if (!ok) return PRIO_DECRYPT_FAILED;
-    *out_len = clen;
-    return PRIO_OK;
+    return ok ? PRIO_OK : PRIO_DECRYPT_FAILED;
+}
+
+int envelope_decrypt_ring(EVP_PKEY *const *keys, const uint8_t *order, uint32_t count, const uint8_t *blob,
+                          size_t len, uint8_t *out, size_t *out_len, uint32_t *opened) {
+    if (len < 60 || len - 60 >= ENVELOPE_MAX_PLAINTEXT) return PRIO_DECRYPT_FAILED;
+    /* the ephemeral point is imported once for every key tried */
+    EVP_PKEY *peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, blob, 32);
+    int rc = PRIO_DECRYPT_FAILED;
+    for (uint32_t t = 0; t < count && rc == PRIO_DECRYPT_FAILED; t++) {
+        rc = open_with(keys[order[t]], peer, blob, len, out);
+        if (!rc) *opened = t;
+    }
+    EVP_PKEY_free(peer);
+    if (!rc) *out_len = len - 60;
+    return rc;
+}
+
+int envelope_decrypt(EVP_PKEY *own, const uint8_t *blob, size_t len, uint8_t *out, size_t *out_len) {
+    static const uint8_t only[1] = {0};
+    uint32_t opened;
+    return envelope_decrypt_ring(&own, only, 1, blob, len, out, out_len, &opened);
 }

@@ -40,6 +40,10 @@ enum { PRIO_SERVER_A = 0, PRIO_SERVER_B = 1 };
 #define PRIO_VERIFY1_MAX 24
 #define PRIO_VERIFY2_MAX 12
 #define PRIO_ENVELOPE_OVERHEAD 60
+/* A keyring: 1 to PRIO_MAX_KEYS X25519 private keys of 32 bytes back to back, the current one first.
+ * libprio v1 packets name no key: a report no key opens costs one X25519 per key of the ring. */
+#define PRIO_MAX_KEYS 16
+#define PRIO_NO_KEY (-1) /* no key of the ring opened the report */
 
 PRIO_API const char *prio_strerror(int32_t status);
 
@@ -81,7 +85,8 @@ PRIO_API int32_t prio_client_packet_canonical(int32_t n_data, const uint8_t *bat
 
 /* libprio object model (spec §9): one packet at a time, r drawn from the server's PRG stream */
 PRIO_API int32_t prio_verifier_set_data(int32_t n_data, const uint8_t *batch_id, uint32_t batch_id_len,
-                                        int32_t prg_mode, int32_t server_idx, const uint8_t priv[32],
+                                        int32_t prg_mode, int32_t server_idx, const uint8_t *keys,
+                                        uint32_t key_count,
                                         const uint8_t prg_key[16], uint64_t *prg_offset,
                                         const uint8_t *r_override, const uint8_t *blob, uint64_t len,
                                         uint8_t record[PRIO_RECORD_BYTES], uint8_t *data_shares);
@@ -109,21 +114,24 @@ PRIO_API int32_t prio_verify2_read(const uint8_t *in, uint64_t len, uint8_t out[
 PRIO_API int32_t prio_verify1_encode(const uint8_t values[32], uint8_t *out, uint32_t *out_len);
 PRIO_API int32_t prio_verify2_encode(const uint8_t value[16], uint8_t *out, uint32_t *out_len);
 
-/* batch API: one fixed r per partition, O(N) per report */
+/* batch API: one fixed r per partition, O(N) per report. A report is tried first with the key that
+ * opened the one before it (then the others, most recently used first), so a partition under any one key
+ * of the ring costs one X25519 per report.
+ * key_index (NULL: not wanted): per report the key that opened it, or PRIO_NO_KEY. */
 PRIO_API int32_t prio_load_partition(int32_t n_data, const uint8_t *batch_id, uint32_t batch_id_len,
-                                     int32_t prg_mode, int32_t server_idx, const uint8_t priv[32],
-                                     const uint8_t *packets, const uint64_t *offsets, uint64_t count,
-                                     const uint8_t r[16], int32_t *status, uint8_t *verify1,
-                                     uint32_t *verify1_len, uint8_t *records, uint8_t *loaded_sum,
-                                     uint64_t *loaded_sum_len);
+                                     int32_t prg_mode, int32_t server_idx, const uint8_t *keys,
+                                     uint32_t key_count, const uint8_t *packets, const uint64_t *offsets,
+                                     uint64_t count, const uint8_t r[16], int32_t *status,
+                                     uint8_t *verify1, uint32_t *verify1_len, uint8_t *records,
+                                     uint8_t *loaded_sum, uint64_t *loaded_sum_len, int32_t *key_index);
 PRIO_API int32_t prio_verify2_partition(const uint8_t *records, uint64_t count, const uint8_t *peer,
                                         const uint64_t *peer_offsets, const uint8_t *peer_present,
                                         int32_t *status, uint8_t *verify2, uint32_t *verify2_len);
 PRIO_API int32_t prio_valid_mask(const uint8_t *own, const uint64_t *own_offsets, const uint8_t *peer,
                                  const uint64_t *peer_offsets, uint64_t count, uint8_t *mask);
 PRIO_API int32_t prio_aggregate_partition(int32_t n_data, const uint8_t *batch_id, uint32_t batch_id_len,
-                                          int32_t prg_mode, int32_t server_idx, const uint8_t priv[32],
-                                          const uint8_t *packets, const uint64_t *offsets, uint64_t count,
+                                          int32_t prg_mode, int32_t server_idx, const uint8_t *keys,
+                                          uint32_t key_count, const uint8_t *packets, const uint64_t *offsets, uint64_t count,
                                           const uint8_t *mask, int32_t *status, uint8_t *state,
                                           uint64_t *state_len);
 PRIO_API int32_t prio_sum_states(int32_t n_data, const uint8_t *states, const uint64_t *offsets,

@@ -11,12 +11,12 @@
 static int valid_n(int32_t n_data) { return n_data >= 0 && n_data <= PRIO_MAX_DATA_FIELDS; }
 
 int32_t prio_verifier_set_data(int32_t n_data, const uint8_t *batch_id, uint32_t batch_id_len,
-                               int32_t prg_mode, int32_t server_idx, const uint8_t priv[32],
+                               int32_t prg_mode, int32_t server_idx, const uint8_t *keys, uint32_t key_count,
                                const uint8_t prg_key[16], uint64_t *prg_offset, const uint8_t *r_override,
                                const uint8_t *blob, uint64_t len, uint8_t record[PRIO_RECORD_BYTES],
                                uint8_t *data_shares) {
     report_loader l;
-    int rc = loader_init(&l, n_data, batch_id, batch_id_len, prg_mode, server_idx, priv);
+    int rc = loader_init(&l, n_data, batch_id, batch_id_len, prg_mode, server_idx, keys, key_count);
     if (rc) return rc;
     rc = loader_load(&l, blob, (size_t)len);
     fe r = 0;

@@ -64,10 +64,11 @@ void weights_free(eval_weights *w) {
 }
 
 int loader_init(report_loader *l, int32_t n_data, const uint8_t *batch_id, size_t batch_id_len, int prg_mode,
-                int server_idx, const uint8_t priv[32]) {
+                int server_idx, const uint8_t *keys, uint32_t key_count) {
     memset(l, 0, sizeof *l);
+    l->opened = PRIO_NO_KEY;
     if (n_data < 0 || n_data > PRIO_MAX_DATA_FIELDS || (server_idx != 0 && server_idx != 1) ||
-        (prg_mode != PRIO_PRG_RAW && prg_mode != PRIO_PRG_HASH))
+        (prg_mode != PRIO_PRG_RAW && prg_mode != PRIO_PRG_HASH) || key_count < 1 || key_count > PRIO_MAX_KEYS)
         return PRIO_INVALID_ARGUMENT;
     l->n_data = (size_t)n_data;
     l->n_h = ntt_h_points(l->n_data);
@@ -81,13 +82,17 @@ int loader_init(report_loader *l, int32_t n_data, const uint8_t *batch_id, size_
         loader_free(l);
         return PRIO_NO_MEMORY;
     }
-    int rc = envelope_private_key(priv, &l->key);
+    int rc = PRIO_OK;
+    for (uint32_t k = 0; !rc && k < key_count; k++) {
+        l->order[k] = (uint8_t)k;
+        if (!(rc = envelope_private_key(keys + 32 * (size_t)k, &l->keys[k]))) l->key_count = k + 1;
+    }
     if (rc) loader_free(l);
     return rc;
 }
 
 void loader_free(report_loader *l) {
-    EVP_PKEY_free(l->key);
+    for (uint32_t k = 0; k < l->key_count; k++) EVP_PKEY_free(l->keys[k]);
     free(l->plain);
     free(l->packet.data);
     free(l->packet.h);
@@ -105,6 +110,7 @@ static int expand(report_loader *l) {
 }
 
 int loader_load(report_loader *l, const uint8_t *blob, size_t len) {
+    l->opened = PRIO_NO_KEY;
     if (len < 60 || len - 60 >= ENVELOPE_MAX_PLAINTEXT) return PRIO_DECRYPT_FAILED;
     size_t need = len - 60 + 1;
     if (need > l->plain_cap) {
@@ -114,8 +120,13 @@ int loader_load(report_loader *l, const uint8_t *blob, size_t len) {
         l->plain_cap = need;
     }
     size_t plain_len;
-    int rc = envelope_decrypt(l->key, blob, len, l->plain, &plain_len);
+    uint32_t pos = 0;
+    int rc = envelope_decrypt_ring(l->keys, l->order, l->key_count, blob, len, l->plain, &plain_len, &pos);
     if (rc) return rc;
+    uint8_t key = l->order[pos];
+    memmove(l->order + 1, l->order, pos); /* move to front */
+    l->order[0] = key;
+    l->opened = key;
     rc = packet_client_read(l->plain, plain_len, l->n_data, l->batch_id, l->batch_id_len, l->server_idx,
                             &l->packet);
     if (rc || l->server_idx == PRIO_SERVER_A) return rc;

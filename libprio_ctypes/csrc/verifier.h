@@ -7,6 +7,7 @@
 
 #include "field.h"
 #include "packet.h"
+#include "prio.h"
 
 /* Lagrange weights at one r: f(r) = sum F[i] w_n[i], h(r) = H[0] w_h[0] + sum_j H[2j+1] w_h[j+1] */
 typedef struct {
@@ -24,14 +25,21 @@ typedef struct {
     const uint8_t *batch_id;
     size_t batch_id_len;
     int prg_mode, server_idx;
-    EVP_PKEY *key;
+    EVP_PKEY *keys[PRIO_MAX_KEYS]; /* the keyring, current first */
+    uint32_t key_count;
+    /* the order keys are tried in: most recently opening first (then the ring's order), so a
+     * partition under one key costs one X25519 per report whatever the ring's size, and a mix of
+     * two keys at most two */
+    uint8_t order[PRIO_MAX_KEYS];
+    int32_t opened; /* after a load: the key that opened the report, or PRIO_NO_KEY */
     uint8_t *plain;
     size_t plain_cap;
     client_packet packet; /* after a load: this server's shares (B: expanded) */
 } report_loader;
 
+/* keys: key_count X25519 private keys of 32 bytes, 1 to PRIO_MAX_KEYS */
 int loader_init(report_loader *l, int32_t n_data, const uint8_t *batch_id, size_t batch_id_len, int prg_mode,
-                int server_idx, const uint8_t priv[32]);
+                int server_idx, const uint8_t *keys, uint32_t key_count);
 int loader_load(report_loader *l, const uint8_t *blob, size_t len);
 void loader_free(report_loader *l);
 

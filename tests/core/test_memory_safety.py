@@ -38,6 +38,9 @@ def cases():
                     h = head.format(idx=idx, key=key.to_hex())
                     v1 = load_partition(cfg, idx, key, [raw], R_FIXED).verify1[0]
                     out.append((f"load {h} {blob}", 0, v1.hex()))
+                    # a keyring of the other server's key, then this one's: opened by key 1
+                    ring = head.format(idx=idx, key=keys[1 - idx].to_hex() + key.to_hex())
+                    out.append((f"ring {ring} {blob}", 0, "01" + v1.hex()))
                     plaintext = decrypt(key, raw)
                     out.append((f"decrypt {h} {blob}", 0, plaintext.hex()))
                     out.append((f"packet {h} {plaintext.hex()}", 0, plaintext.hex()))
@@ -56,7 +59,7 @@ def cases():
         for plaintext, reason in table.values():
             out.append((f"packet 7 {idx} 1 {BATCH.hex()} {key} {plaintext.hex() or '-'}", int(reason), None))
     for junk in ("-", "00", "ff" * 59, "00" * 60, "00" * 200):
-        for kind in ("decrypt", "load", "verify1", "verify2", "v1read", "v2read", "total", "state"):
+        for kind in ("decrypt", "load", "ring", "verify1", "verify2", "v1read", "v2read", "total", "state"):
             out.append((f"{kind} 3 0 1 {BATCH.hex()} {key} {junk}", None, None))
     # libprio's lenient forms (str8, leading zeros, trailing bytes) read back to canonical bytes
     lenient = "d90105a3000007c1"

@@ -93,8 +93,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     prio_decrypt(PRIV, data, size, out, &len);
     uint8_t *sum = malloc(prio_state_max_size(n));
     uint64_t sum_len;
-    prio_load_partition(n, BATCH, 4, data[0] & 1, (data[0] >> 1) & 1, PRIV, data + 1, offs, 1, r, &status, v1,
-                        &v1len, record, sum, &sum_len);
+    /* a ring of two, the fixture key first or second: the seeds still open, under key 0 or 1 */
+    uint8_t ring[64] = {0};
+    int32_t opened;
+    memcpy(ring + ((data[0] >> 2) & 1) * 32, PRIV, 32);
+    ring[((data[0] >> 2) & 1) ? 0 : 32] = 9;
+    prio_load_partition(n, BATCH, 4, data[0] & 1, (data[0] >> 1) & 1, ring, 2, data + 1, offs, 1, r, &status, v1,
+                        &v1len, record, sum, &sum_len, &opened);
+    if (status != PRIO_DECRYPT_FAILED && opened != ((data[0] >> 2) & 1)) abort();
     free(sum);
     free(out);
 #else
