@@ -10,12 +10,9 @@ from services.protocol.layout import BatchKey
 
 class BatchRecords:
     def __init__(self, ctx):
-        self.storage = ctx.storage
-        self.transport = ctx.transport
-        self.settings = ctx.settings
-        self.private = ctx.settings.private_bucket
+        self.storage, self.transport, self.telemetry = ctx.storage, ctx.transport, ctx.telemetry
+        self.settings, self.private = ctx.settings, ctx.settings.private_bucket
         self.keys = ServerKeys(ctx.settings)
-        self.telemetry = ctx.telemetry
 
     @property
     def is_leader(self) -> bool:
