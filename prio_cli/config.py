@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import click
 
-from libprio_ctypes import Config, PrgMode, PrioError, PrivateKey, PublicKey
+from libprio_ctypes import Config, Keyring, PrgMode, PrioError, PrivateKey, PublicKey
 
 SERVER_INDEX = {"A": 0, "B": 1}
 
@@ -15,7 +15,7 @@ SERVER_INDEX = {"A": 0, "B": 1}
 class ServerSetup:
     config: Config
     server_id: str  # "A" or "B"
-    private_key: PrivateKey
+    keyring: Keyring  # the current key first
     shared_secret: bytes
     batch_id: bytes
     n_data: int
@@ -61,7 +61,7 @@ def server_setup(
     n_data: int,
     prg_mode: str,
     server_id: str,
-    private_key_hex: str,
+    private_key_hex: tuple[str, ...],
     shared_secret: bytes,
     public_key_hex_internal: str,
     public_key_hex_external: str,
@@ -69,22 +69,23 @@ def server_setup(
     internal = _public_key(public_key_hex_internal, "'--public-key-hex-internal'")
     external = _public_key(public_key_hex_external, "'--public-key-hex-external'")
     try:
-        derived = PrivateKey.from_hex(private_key_hex).public_key
+        keys = [PrivateKey.from_hex(key) for key in private_key_hex]
     except PrioError as error:
         raise click.BadParameter(
             f"not a usable private key ({error.reason.name})", param_hint="'--private-key-hex'"
         )
     # libprio never checks the pair; a mismatch would only show up as every record failing.
-    if derived.to_bytes() != internal.to_bytes():
+    if keys[0].public_key != internal:
+        which = "its first (current) key " if len(keys) > 1 else ""
         raise click.BadParameter(
-            "does not belong to --public-key-hex-internal", param_hint="'--private-key-hex'"
+            f"{which}does not belong to --public-key-hex-internal",
+            param_hint="'--private-key-hex'",
         )
-    private_key = PrivateKey.from_hex(private_key_hex, public_key_hex_internal)
     key_a, key_b = (internal, external) if server_id == "A" else (external, internal)
     return ServerSetup(
         config=libprio_config(n_data, batch_id, prg_mode, key_a, key_b),
         server_id=server_id,
-        private_key=private_key,
+        keyring=Keyring(keys),
         shared_secret=shared_secret,
         batch_id=batch_id,
         n_data=n_data,

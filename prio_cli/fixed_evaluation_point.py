@@ -53,7 +53,7 @@ def _load(setup: ServerSetup, records: list[Record]):
     return load_partition(
         setup.config,
         setup.index,
-        setup.private_key,
+        setup.keyring,
         [record.payload for record in records],
         setup.evaluation_point,
     )
@@ -128,7 +128,7 @@ def aggregate(
                 aggregate_partition(
                     setup.config,
                     setup.index,
-                    setup.private_key,
+                    setup.keyring,
                     [record.payload for record in records],
                     mask,
                 )
@@ -143,6 +143,6 @@ def aggregate(
     if not states:
         # A fresh server's accumulator is all zeros: the total share of nothing.
         return Server(
-            setup.config, setup.server_id, setup.private_key, setup.shared_secret
+            setup.config, setup.server_id, setup.keyring, setup.shared_secret
         ).total_share()
     return total_share_from_state(setup.config, setup.index, sum_states(setup.config, states))

@@ -17,6 +17,7 @@ from libprio_ctypes import MAX_DATA_FIELDS
 
 SHARED_SECRET_BYTES = 16
 KEY_HEX_CHARS = 64
+MAX_KEYS = 16  # the core's keyring: the current key and up to 15 previous ones
 
 
 class HexKey(click.ParamType):
@@ -34,6 +35,24 @@ class HexKey(click.ParamType):
         except ValueError:
             self.fail(f"must be {KEY_HEX_CHARS} hex characters (0-9, A-F)", param, ctx)
         return text
+
+
+class HexKeys(click.ParamType):
+    """A keyring: comma-separated X25519 private keys of 64 hex characters each, the current
+    one first (the others: previous keys whose reports still decrypt). Returned as a tuple."""
+
+    name = "HEX64[,HEX64...]"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        text = value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
+        keys = tuple(HexKey().convert(part, param, ctx) for part in text.split(","))
+        if len(keys) > MAX_KEYS:
+            self.fail(f"holds {len(keys)} keys: at most {MAX_KEYS}", param, ctx)
+        if len({key.lower() for key in keys}) != len(keys):
+            self.fail("holds a key twice: give each key once, the current first", param, ctx)
+        return keys
 
 
 class SharedSecret(click.ParamType):
@@ -136,8 +155,11 @@ def server_config(required: bool = True):
                     envvar="PRIVATE_KEY_HEX",
                     show_envvar=True,
                     required=required,
-                    type=HexKey(),
-                    help="This server's X25519 private key as 64 hex characters (secret).",
+                    type=HexKeys(),
+                    help="This server's X25519 private key as 64 hex characters (secret). A "
+                    "comma-separated list is a keyring: the first key is current (it must "
+                    "match --public-key-hex-internal), the others are previous keys whose "
+                    "reports still decrypt (key rotation).",
                 ),
                 click.option(
                     "--shared-secret",

@@ -23,7 +23,7 @@ from prio_cli.report import Tally
 
 
 def _server(setup: ServerSetup) -> Server:
-    return Server(setup.config, setup.server_id, setup.private_key, setup.shared_secret)
+    return Server(setup.config, setup.server_id, setup.keyring, setup.shared_secret)
 
 
 def _loaded(server: Server, entries: Iterable[Record | Rejected], tally: Tally):

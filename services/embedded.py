@@ -42,9 +42,12 @@ SERVER_SERVICES = ("verifier", "aggregator", "publisher")
 
 @dataclasses.dataclass
 class Secrets:
-    key_a: prio.PrivateKey
+    key_a: prio.PrivateKey  # each server's current key
     key_b: prio.PrivateKey
     shared_secret: bytes
+    # Keys still decrypting what clients encrypted to them (a rotation): the rest of the ring.
+    previous_a: tuple[prio.PrivateKey, ...] = ()
+    previous_b: tuple[prio.PrivateKey, ...] = ()
 
     @classmethod
     def generate(cls) -> Secrets:
@@ -63,11 +66,13 @@ class EmbeddedSystem:
         common = {"transport": "inprocess", "storage": "local", "local_storage_dir": root,
                   "retry_delay": 0.2, "scheduled_close": False, **settings}
         shared = base64.b64encode(secrets.shared_secret).decode()
-        own = {"A": (secrets.key_a, secrets.key_b), "B": (secrets.key_b, secrets.key_a)}
+        own = {"A": (secrets.key_a, secrets.previous_a, secrets.key_b),
+               "B": (secrets.key_b, secrets.previous_b, secrets.key_a)}
         self.settings = {"ingest": load_settings("ingest", **common)}
-        for server, (key, peer) in own.items():
+        for server, (key, previous, peer) in own.items():
             self.settings[server] = load_settings(
                 "verifier", **common, server_id=server, private_key_hex=key.to_hex(),
+                previous_private_keys_hex=",".join(k.to_hex() for k in previous) or None,
                 shared_secret=shared, public_key_hex_internal=key.public_key.to_hex(),
                 public_key_hex_external=peer.public_key.to_hex())
         # FAULTS (TEST ONLY) crash a run at a chosen write, as the services' fault tests do.
@@ -289,12 +294,14 @@ def claim_output(root: Path, secrets: Secrets) -> None:
                       message="%(prog)s %(version)s")
 @click.option("--reports", "count", type=click.IntRange(min=1), default=3000, show_default=True,
               help="Demo pings to generate (without --pings or --staged-a).")
-@click.option("--private-key-a", callback=options.private_key,
-              help="Server A's private key: 64 hex, or a keygen JSON file.",
-              default=None, show_default="generated")
-@click.option("--private-key-b", callback=options.private_key,
-              help="Server B's private key: 64 hex, or a keygen JSON file.",
-              default=None, show_default="generated")
+@click.option("--private-key-a", callback=options.private_keys, multiple=True,
+              help="Server A's private key: 64 hex, or a keygen JSON file. Repeat it for a "
+                   "keyring: the first is current, the others previous keys whose reports "
+                   "still decrypt (key rotation).",
+              show_default="generated")
+@click.option("--private-key-b", callback=options.private_keys, multiple=True,
+              help="Server B's private key(s), as --private-key-a.",
+              show_default="generated")
 @click.option("--shared-secret", callback=options.shared_secret,
               help="base64 of 16 bytes, or a shared-seed JSON file.",
               default=None, show_default="generated")
@@ -339,8 +346,9 @@ def command(count, private_key_a, private_key_b, shared_secret, prg_mode, data_c
     config = data_config or DEMO_DATA_CONFIG
     inputs = _inputs(pings, staged_a, staged_b, batch_id, date, config)
     generated = Secrets.generate()
-    secrets = Secrets(private_key_a or generated.key_a, private_key_b or generated.key_b,
-                      shared_secret or generated.shared_secret)
+    ring_a, ring_b = private_key_a or (generated.key_a,), private_key_b or (generated.key_b,)
+    secrets = Secrets(ring_a[0], ring_b[0], shared_secret or generated.shared_secret,
+                      ring_a[1:], ring_b[1:])
     settings = {"prg_mode": prg_mode, "data_config": config,
                 "partition_max_reports": partition_max_reports,
                 "partition_max_age_seconds": 5.0}

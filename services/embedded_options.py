@@ -14,11 +14,12 @@ from pathlib import Path
 import click
 
 import libprio_ctypes as prio
-from services.common.config import ConfigError, load_settings
+from services.common.config import MAX_PREVIOUS_KEYS, ConfigError, load_settings
 from services.protocol import shares
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+MAX_KEYS = 1 + MAX_PREVIOUS_KEYS  # a keyring: the current key and the previous ones
 
 
 def _named(value: str) -> str:
@@ -52,6 +53,16 @@ def private_key(_ctx, _param, value: str | None) -> prio.PrivateKey | None:
         return prio.PrivateKey.from_hex(item["private_key"], item.get("public_key"))
     except (prio.PrioError, ValueError, TypeError):
         raise click.BadParameter("not a valid X25519 private key") from None
+
+
+def private_keys(ctx, param, values: tuple[str, ...]) -> tuple[prio.PrivateKey, ...]:
+    """A repeated key option: a keyring, the first key current (none given: generated)."""
+    keys = tuple(private_key(ctx, param, value) for value in values)
+    if len(keys) > MAX_KEYS:
+        raise click.BadParameter(f"at most {MAX_KEYS} keys")
+    if len({key.to_bytes() for key in keys}) != len(keys):
+        raise click.BadParameter("a key given twice: give each key once, the current first")
+    return keys
 
 
 def shared_secret(_ctx, _param, value: str | None) -> bytes | None:

@@ -73,5 +73,5 @@ def decrypted_sum(storage, settings, keys: ServerKeys, key: BatchKey, pid: str,
     if len(lines) != len(mask):
         raise ValueError("the verified outcome does not match the stored partition")
     return prio.aggregate_partition(
-        keys.config(key.batch_id), keys.server_id, keys.private_key,
+        keys.config(key.batch_id), keys.server_id, keys.keyring,
         [shares.packet(line) or b"" if m else b"" for line, m in zip(lines, mask)], mask)

@@ -14,6 +14,9 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+# The core's keyring holds 16 keys (PRIO_MAX_KEYS): the current one and 15 previous ones. A report
+# no key opens costs one X25519 per key, so the ring stays small.
+MAX_PREVIOUS_KEYS = 15
 _EMAIL = re.compile(r"[^@\s,]+@[^@\s,]+")
 
 # What each role cannot start without (names as in docs/architecture.md). Roles not
@@ -48,6 +51,8 @@ class Settings(BaseSettings):
     # --- identity and secrets
     server_id: Literal["A", "B"] | None = None
     private_key_hex: SecretStr | None = None
+    # Keys still decrypting reports clients encrypted to them (a rotation): comma-separated 64 hex.
+    previous_private_keys_hex: SecretStr | None = None
     shared_secret: SecretStr | None = None
     public_key_hex_internal: str | None = None
     public_key_hex_external: str | None = None
@@ -141,6 +146,20 @@ class Settings(BaseSettings):
             raise ValueError("must be 64 hexadecimal characters (32 bytes)")
         return value
 
+    @field_validator("previous_private_keys_hex")
+    @classmethod
+    def _check_previous_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        keys = _split_keys(value.get_secret_value())
+        if not all(_HEX64.fullmatch(key) for key in keys):
+            raise ValueError("must be comma-separated keys of 64 hexadecimal characters")
+        if len(keys) > MAX_PREVIOUS_KEYS:
+            raise ValueError(f"holds {len(keys)} keys: at most {MAX_PREVIOUS_KEYS}")
+        if len({key.lower() for key in keys}) != len(keys):
+            raise ValueError("holds a key twice")
+        return value
+
     @field_validator("public_key_hex_internal", "public_key_hex_external")
     @classmethod
     def _check_public_key(cls, value: str | None) -> str | None:
@@ -217,6 +236,18 @@ class Settings(BaseSettings):
         return bytes.fromhex(self._secret("private_key_hex"))
 
     @property
+    def private_keys(self) -> list[bytes]:
+        """The keyring: PRIVATE_KEY_HEX (current) first, then PREVIOUS_PRIVATE_KEYS_HEX."""
+        current = self.private_key
+        previous = [bytes.fromhex(key) for key in _split_keys(
+            self.previous_private_keys_hex.get_secret_value()
+            if self.previous_private_keys_hex is not None else "")]
+        if current in previous:
+            raise ConfigError("PREVIOUS_PRIVATE_KEYS_HEX holds PRIVATE_KEY_HEX: list a key once "
+                              "(the current one in PRIVATE_KEY_HEX, the others as previous)")
+        return [current, *previous]
+
+    @property
     def shared_secret_bytes(self) -> bytes:
         return base64.b64decode(self._secret("shared_secret"))
 
@@ -243,6 +274,8 @@ class Settings(BaseSettings):
 
     def require_role(self, role: str) -> Settings:
         self.require(*REQUIRED_FOR_ROLE.get(role, ()))
+        if self.private_key_hex is not None:
+            _ = self.private_keys  # a key listed twice is refused at start, not at a report
         if role in REQUIRED_FOR_ROLE:
             self._refuse_open_routes()
         return self
@@ -318,6 +351,10 @@ def _comma_list(value: Any) -> Any:
     if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
         return tuple(item.strip() for item in value if item.strip())
     return value
+
+
+def _split_keys(text: str) -> list[str]:
+    return [key.strip() for key in text.split(",") if key.strip()]
 
 
 def _read_labels(path: Path) -> list[str]:

@@ -16,8 +16,8 @@ _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "a
 # Extra fields that could carry a report, a share or a secret are dropped, whoever passes them;
 # uvicorn's color_message repeats the message with terminal escapes a log viewer shows raw.
 _NEVER_LOGGED = frozenset(
-    {"data", "payload", "share", "shares", "private_key", "private_key_hex", "shared_secret",
-     "color_message"}
+    {"data", "payload", "share", "shares", "private_key", "private_key_hex", "private_keys",
+     "previous_private_keys_hex", "shared_secret", "color_message"}
 )
 
 # CSI and other ESC sequences: a message that reached us coloured is stored plain.

@@ -1,4 +1,4 @@
-"""A server's libprio objects (config per batch, its key, its index) built from the settings."""
+"""A server's libprio objects (config per batch, its keyring, its index) built from the settings."""
 
 from __future__ import annotations
 
@@ -24,8 +24,11 @@ class ServerKeys:
         self._configs: dict[str, prio.Config] = {}
 
     @functools.cached_property
-    def private_key(self) -> prio.PrivateKey:
-        return prio.PrivateKey.from_bytes(self.settings.private_key)
+    def keyring(self) -> prio.Keyring:
+        """PRIVATE_KEY_HEX first, then PREVIOUS_PRIVATE_KEYS_HEX: a report is decrypted by
+        whichever of them opens it (key rotation, docs/runbook.md)."""
+        return prio.Keyring([prio.PrivateKey.from_bytes(key)
+                             for key in self.settings.private_keys])
 
     @functools.cached_property
     def shared_secret(self) -> bytes:

@@ -173,9 +173,9 @@ def ingest_outcomes_prefix(date: str) -> str:
 # --- private (one server's own records)
 
 def internal(step: str, key: BatchKey, pid: str) -> str:
-    """step: state, loaded_sum, report_ids, seen, verify1, verify2, verified, aggregate."""
-    suffix = {"state": "bin", "loaded_sum": "bin", "seen": "bin", "report_ids": "txt"}.get(
-        step, "pb")
+    """step: state, loaded_sum, report_ids, seen, keys, verify1, verify2, verified, aggregate."""
+    suffix = {"state": "bin", "loaded_sum": "bin", "seen": "bin", "report_ids": "txt",
+              "keys": "json"}.get(step, "pb")
     return f"intermediate/internal/{step}/{key.folder}/{partition_id(pid)}.{suffix}"
 
 

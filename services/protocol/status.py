@@ -10,7 +10,7 @@ from collections import Counter
 from services.common import errors
 from services.common.config import Settings
 from services.common.storage import Storage
-from services.protocol import arrivals, layout, outcome, pb
+from services.protocol import arrivals, layout, opened_keys, outcome, pb
 from services.protocol.layout import BatchKey
 
 # Per-partition records, in pipeline order: how far each partition got.
@@ -55,6 +55,9 @@ def batch_status(storage: Storage, settings: Settings, key: BatchKey) -> dict:
         "waiting_for_peer": len(waiting - (agreed or set())),
         "reports": reports,
         "accounting": _accounting(storage, settings, key, partitions, agreed),
+        # Reports each key of this server's ring opened, by fingerprint: an old key is retired
+        # once it opens nothing (docs/runbook.md).
+        "keys": opened_keys.batch_counts(storage, private, key),
         "closed": close is not None,
         "closed_partitions": len(agreed) if agreed is not None else None,
         "total_share": total_share,

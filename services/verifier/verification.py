@@ -13,7 +13,7 @@ import threading
 import libprio_ctypes as prio
 from services.common import telemetry, topology
 from services.common.storage import Storage
-from services.protocol import fingerprints, outcome, pb, retry, shares
+from services.protocol import fingerprints, opened_keys, outcome, pb, retry, shares
 from services.protocol.keys import ServerKeys
 from services.protocol.layout import PartitionKey
 from services.verifier import anti_replay
@@ -39,6 +39,11 @@ class Verification:
                                       ctx.settings.replay_retention_days,
                                       ctx.settings.ping_clock_skew_seconds)
         self.reports = outcome.reports_counter(ctx.telemetry)
+        # Which key of the ring decrypted: an old key is retired once it opens nothing.
+        self.opened = ctx.telemetry.counter("prio.verifier.reports_opened", unit="{report}",
+                                            description="reports decrypted, by server, batch "
+                                                        "and fingerprint of the key that opened "
+                                                        "them")
         # Partitions this process loaded whose validity is not decided yet: they wait for
         # the peer's packets (a process's own view; it starts empty).
         self._awaiting: set[PartitionKey] = set()
@@ -101,6 +106,7 @@ class Verification:
                             loaded.state if loaded else b"")
         if loaded:  # the aggregator's start: it then decrypts only the loaded-but-invalid
             self.storage.create(self.private, part.internal("loaded_sum"), loaded.loaded_sum)
+        self._record_opened(part, loaded)
         # For the batch close, which counts a report id once across partitions.
         self.storage.create(self.private, part.internal("report_ids"),
                             "\n".join(report_ids).encode())
@@ -122,7 +128,7 @@ class Verification:
             config.n_data)
         # A rejected report is loaded as an empty packet, so positions stay aligned; its reason
         # is the rejection's whatever the core says about the empty packet.
-        loaded = prio.load_partition(config, self.keys.server_id, self.keys.private_key,
+        loaded = prio.load_partition(config, self.keys.server_id, self.keys.keyring,
                                      [b"" if r is not None else p
                                       for p, r in zip(packets, rejected)], point)
         status = [r if r is not None else outcome.from_core(s)
@@ -252,6 +258,16 @@ class Verification:
     def _check_sender(self, sender: int) -> None:
         if sender != self.keys.pb_peer:
             raise PartitionMismatch("a packet on the peer's topic not sent by the peer")
+
+    def _record_opened(self, part: PartitionKey, loaded) -> None:
+        """Reports each key opened, stored for status and counted once: when this call
+        created the record."""
+        opened = opened_keys.counts(self.keys.keyring.fingerprints,
+                                    loaded.opened_by if loaded else [])
+        if self.storage.create(self.private, part.internal("keys"), opened_keys.encode(opened)):
+            labels = {"prio.server_id": self.server_id, "prio.batch_id": part.batch_id}
+            for fingerprint, count in opened.items():
+                self.opened.add(count, {**labels, "prio.key_fingerprint": fingerprint})
 
     def _count(self, verified: pb.PartitionVerified) -> None:
         """Once per partition and server: when this call created its verified record."""

@@ -4,6 +4,7 @@ keys, in both PRG modes and both evaluation-point conventions."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import random
 import re
@@ -157,3 +158,29 @@ def test_the_fixed_evaluation_point_depends_on_the_partition(invoke, tmp_path):
                 "--input", raw["A"], "--output", out])  # fmt: skip
         packets.add((out / "data.ndjson").read_text())
     assert len(packets) == 2
+
+
+@pytest.mark.parametrize("convention", sorted(CONVENTIONS))
+def test_a_keyring_counts_reports_under_old_and_new_keys(convention, invoke, tmp_path):
+    """--private-key-hex NEW,OLD: records encrypted to the old key pair still count."""
+    old = new_servers(invoke, "hash", convention, n_data=5)
+    new = new_servers(invoke, "hash", convention, n_data=5)
+    rng = random.Random(convention)
+    vectors = [[rng.randrange(2) for _ in range(5)] for _ in range(12)]
+    raw = {}
+    for half, servers in enumerate((old, new)):
+        (tmp_path / f"half-{half}").mkdir()
+        raw[half] = encode(invoke, servers, tmp_path / f"half-{half}", vectors[6 * half:][:6])
+    for server in "AB":
+        combined = tmp_path / server / "data.ndjson"
+        combined.parent.mkdir()
+        combined.write_text(raw[0][server].read_text() + raw[1][server].read_text())
+        raw[server] = combined
+    keys = {server: {**new.keys[server], "private_key": new.keys[server]["private_key"] + ","
+                     + old.keys[server]["private_key"]} for server in "AB"}
+    outputs = run_pipeline(invoke, dataclasses.replace(new, keys=keys), raw, tmp_path / "out")
+    for server in "AB":
+        aggregate = json.loads(outputs[server, "aggregate"][0].read_text())
+        assert (aggregate["error"], aggregate["total"]) == (0, 12)
+        published = json.loads(outputs[server, "publish"][0].read_text())
+        assert published["payload"] == column_sums(vectors)

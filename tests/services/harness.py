@@ -25,8 +25,10 @@ DATE = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)).isoformat()
 
 
 class Cluster:
-    def __init__(self, root, **overrides):
-        self.key_a, self.key_b = prio.PrivateKey.generate(), prio.PrivateKey.generate()
+    def __init__(self, root, keys=None, previous=None, **overrides):
+        """keys: servers A's and B's current private keys (None: generated); previous: per
+        server ("A", "B") the previous keys of its keyring."""
+        self.key_a, self.key_b = keys or (prio.PrivateKey.generate(), prio.PrivateKey.generate())
         self.secret = prio.generate_shared_secret()
         self.storage = LocalStorage(root)
         self.transport = InProcessTransport()
@@ -41,6 +43,8 @@ class Cluster:
         for server, key, peer in (("A", self.key_a, self.key_b), ("B", self.key_b, self.key_a)):
             self.settings[server] = load_settings(
                 "verifier", **common, server_id=server, private_key_hex=key.to_hex(),
+                previous_private_keys_hex=",".join(
+                    k.to_hex() for k in (previous or {}).get(server, ())) or None,
                 shared_secret=base64.b64encode(self.secret).decode(),
                 public_key_hex_internal=key.public_key.to_hex(),
                 public_key_hex_external=peer.public_key.to_hex())

@@ -257,7 +257,8 @@ def test_no_key_share_or_secret_material_in_spans_metrics_or_logs(run):
                     for point in metric.data.data_points:
                         metric_attributes = set(point.attributes)
                         assert metric_attributes <= ALLOWED_ATTRIBUTES | {
-                            "prio.reason", "prio.stage", "subscription", "outcome"}, metric.name
+                            "prio.reason", "prio.stage", "subscription", "outcome",
+                            "prio.key_fingerprint"}, metric.name
                         metric_attributes_text = json.dumps(dict(point.attributes))
                         metrics_text.append(metric_attributes_text)
     haystack = "\n".join(spans_text + metrics_text + run.logs)
