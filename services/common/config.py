@@ -354,6 +354,10 @@ def _comma_list(value: Any) -> Any:
 
 
 def _split_keys(text: str) -> list[str]:
+    """PREVIOUS_PRIVATE_KEYS_HEX's keys; "none" is none (a Secret Manager secret holds a value
+    before the first rotation too)."""
+    if text.strip().lower() == "none":
+        return []
     return [key.strip() for key in text.split(",") if key.strip()]
 
 

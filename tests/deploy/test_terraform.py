@@ -259,6 +259,9 @@ def test_nobody_outside_reads_the_private_bucket_or_secrets(server):
     secrets = locals_of(server)["secrets"]
     assert secrets["prio-shared-secret"]["readers"] == ["verifier"]
     assert "publisher" not in secrets["prio-private-key-hex"]["readers"]
+    # Previous keys decrypt what the current one does: the same readers, nobody else.
+    assert (secrets["prio-previous-private-keys-hex"]["readers"]
+            == secrets["prio-private-key-hex"]["readers"])
 
 
 def test_peer_is_publisher_only_on_inbound_topics(server, doc_peer_topics):
@@ -387,7 +390,8 @@ def test_secrets_come_from_secret_manager_only(server):
     text = source_text(SERVER)
     assert "google_secret_manager_secret_version" not in text  # values never in state
     secrets = locals_of(server)["secrets"]
-    assert {s["env"] for s in secrets.values()} == {"PRIVATE_KEY_HEX", "SHARED_SECRET"}
+    assert {s["env"] for s in secrets.values()} == {
+        "PRIVATE_KEY_HEX", "PREVIOUS_PRIVATE_KEYS_HEX", "SHARED_SECRET"}
     assert "secret_key_ref" in text and 'version = "latest"' in text
 
 

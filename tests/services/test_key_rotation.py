@@ -11,6 +11,7 @@ from collections import Counter
 import libprio_ctypes as prio
 from services import loadgen
 from services.aggregator.agreement import Agreement
+from services.common.config import load_settings
 from services.ingest import pings
 from services.ingest.partitions import PartitionWriter
 from services.protocol import layout, status
@@ -130,3 +131,11 @@ def test_the_embedded_command_takes_keyrings(tmp_path):
         rejected = batch["status"][server]["reports"]["rejected"]
         assert rejected["DECRYPT_FAILED"] == 60 + halves[1].rejected["rot-0"]["DECRYPT_FAILED"]
         assert batch["result"][server]["valid"] == halves[1].valid["rot-0"]
+
+
+def test_none_is_a_keyring_of_the_current_key_only():
+    """What Secret Manager holds before the first rotation: PREVIOUS_PRIVATE_KEYS_HEX=none."""
+    key = prio.PrivateKey.generate()
+    settings = load_settings("aggregator", server_id="A", data_config={BATCH: N_DATA},
+                             private_key_hex=key.to_hex(), previous_private_keys_hex=" None ")
+    assert settings.private_keys == [key.to_bytes()]

@@ -56,6 +56,10 @@ locals {
   secrets = {
     "prio-private-key-hex" = { env = "PRIVATE_KEY_HEX", readers = ["verifier", "aggregator"] }
     "prio-shared-secret"   = { env = "SHARED_SECRET", readers = ["verifier"] }
+
+    # Previous private keys, still decrypting what clients encrypted to them (a rotation):
+    # comma-separated 64 hex, current key first in PRIVATE_KEY_HEX; "none" for none.
+    "prio-previous-private-keys-hex" = { env = "PREVIOUS_PRIVATE_KEYS_HEX", readers = ["verifier", "aggregator"] }
   }
 
   leader        = var.server_id == "A"
