@@ -1,12 +1,13 @@
 # The two-command contract (README): `make run` installs what running needs (a C compiler,
 # OpenSSL headers, the venv) and runs the embedded two-server system; `make test` adds what the
-# suite needs (the Pub/Sub emulator, Java, clang, valgrind) and runs the whole suite.
+# suite needs (the Pub/Sub emulator, Java, clang, valgrind, Chromium) and runs the whole suite.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 RUN_PACKAGES := build-essential libssl-dev python3-venv
-TEST_PACKAGES := valgrind clang libclang-rt-14-dev openjdk-17-jre-headless
+# chromium: the status page is tested in a real headless browser.
+TEST_PACKAGES := valgrind clang libclang-rt-14-dev openjdk-17-jre-headless chromium
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 # The runtime closure as locked for the image: the suite runs exactly what the image ships.

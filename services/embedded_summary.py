@@ -4,29 +4,14 @@ non-zero exit."""
 
 from __future__ import annotations
 
+from services.protocol import hints
 from services.protocol.layout import BatchKey
-
-# A batch's reports nearly all rejected for one of these reasons is a setup mistake, not bad
-# clients: the cause, in the options that fix it.
-HINTS = {
-    "INVALID_PROOF": "the PRG mode may differ from the clients' (--prg-mode: raw for Firefox "
-                     "and libprio <= 1.6, hash for later)",
-    "DECRYPT_FAILED": "the keys may be swapped, or not those the clients encrypted to "
-                      "(--private-key-a and --private-key-b)",
-    "BATCH_ID_MISMATCH": "the clients encoded another batch id (--batch-id, --data-config)",
-    "WRONG_LENGTH": "n_data in --data-config may differ from the clients'",
-}
-NEARLY_ALL = 0.9
 
 
 def likely_cause(reports: dict) -> str | None:
-    """reports: a server status's `reports` (verified, rejected by reason)."""
-    total = reports["verified"]
-    reason, count = max(reports["rejected"].items(), key=lambda item: item[1],
-                        default=(None, 0))
-    if total and reason in HINTS and count >= NEARLY_ALL * total:
-        return f"{count} of {total} reports {reason}: {HINTS[reason]}"
-    return None
+    """reports: a server status's `reports` (verified, rejected by reason); the cause named in
+    this command's options."""
+    return hints.likely_cause(reports["rejected"], reports["verified"], hints.OPTIONS)
 
 
 def failures(outcome: dict[BatchKey, dict], expected: dict | None,

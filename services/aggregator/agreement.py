@@ -59,7 +59,8 @@ class Agreement:
         pids = list(proposal.partition_ids)
         with self.records.span("aggregator.batch_close", key, pids, partitions=len(pids)):
             self.records.send_peer(proposal)
-        log.info("batch close proposed", extra={**key.attributes(), "partitions": len(pids)})
+        log.info("batch closed", extra={**key.attributes(), "transition": "closed",
+                                        "server": self.keys.server_id, "partitions": len(pids)})
         return {**key.attributes(), "partition_ids": pids}
 
     def on_acceptance(self, accepted: pb.BatchClose) -> None:
@@ -84,6 +85,8 @@ class Agreement:
                 raise CloseConflict("this batch was closed with another partition list")
             self.totals.send(key, pids)
             self.records.send_peer(accepted)
+        log.info("batch closed", extra={**key.attributes(), "transition": "closed",
+                                        "server": self.keys.server_id, "partitions": len(pids)})
 
     def _holds_all(self, key: BatchKey, pids: list[str]) -> bool | None:
         names = (layout.internal("aggregate", key, pid) for pid in pids)

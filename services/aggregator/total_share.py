@@ -11,7 +11,7 @@ import libprio_ctypes as prio
 from services.aggregator import repeats
 from services.aggregator.records import BatchRecords
 from services.common import telemetry, topology
-from services.protocol import layout, outcome, pb, retry
+from services.protocol import hints, layout, outcome, pb, retry
 from services.protocol.layout import BatchKey
 
 log = logging.getLogger("prio_stream.aggregator")
@@ -42,17 +42,29 @@ class TotalShares:
         span.set_attributes(telemetry.attributes(reports=total.report_count,
                                                  valid_reports=total.valid_count))
         valid = total.valid_count
+        fields = self._log_fields(key, total)
         if valid < self.settings.min_batch_size:
             reason = (f"{valid} valid reports, fewer than MIN_BATCH_SIZE="
                       f"{self.settings.min_batch_size}")
             self.storage.create(self.private, layout.batch_record(key, "status.json"),
                                 json.dumps({"published": False, "reason": reason}).encode())
             log.warning("batch below the minimum size: total share withheld",
-                        extra=key.attributes())
+                        extra={**fields, "transition": "refused", "reason": reason})
             return
         for project in (self.settings.project_id, self.settings.peer_project_id):
             retry.publish(self.records.transport, project, topology.TOTAL_SHARES, data,
                           self.settings, key.attributes())
+        log.log(logging.WARNING if "likely_cause" in fields else logging.INFO,
+                "batch total share sent", extra={**fields, "transition": "total_share"})
+
+    def _log_fields(self, key: BatchKey, total: pb.TotalShare) -> dict:
+        """The batch's counts by reason, and the likely cause when nearly all its reports
+        fail for one reason: what the batch's log lines carry (never the share)."""
+        rejected = dict(sorted(total.rejected.items()))
+        cause = hints.likely_cause(rejected, total.report_count)
+        return {**key.attributes(), "server": self.keys.server_id,
+                "reports": total.report_count, "valid": total.valid_count,
+                "rejected": rejected, **({"likely_cause": cause} if cause else {})}
 
     def _sum(self, key: BatchKey, pids: list[str]) -> pb.TotalShare:
         totals = [pb.PartitionTotal.FromString(self.storage.read(

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import fastapi
+import pydantic
 from fastapi.responses import JSONResponse
 
 from services.common import deadletters, errors, push_auth, topology
@@ -60,6 +61,60 @@ def refusal_response(_request: fastapi.Request, error: Exception) -> JSONRespons
     return JSONResponse({"detail": str(error)}, status_code=status)
 
 
+class Empty(pydantic.BaseModel):
+    """Nothing: that the process answers is the answer."""
+
+
+class Version(pydantic.BaseModel):
+    """The image's version.json (Dockerflow): these fields, and any other the build wrote."""
+
+    model_config = pydantic.ConfigDict(extra="allow")
+
+    source: str = pydantic.Field(description="Where the code comes from.")
+    version: str = pydantic.Field(description="The package's version.")
+    commit: str = pydantic.Field(description="The commit the image was built from.")
+
+
+class Heartbeat(pydantic.BaseModel):
+    status: str = pydantic.Field(description="ok, or error when a check fails (HTTP 500).")
+    checks: dict[str, str] = pydantic.Field(description="Each check: ok or error: <type>.")
+
+
+class DeadLetter(pydantic.BaseModel):
+    message_id: str = pydantic.Field(description="The message's Pub/Sub id.")
+    attributes: dict[str, str] = pydantic.Field(description="Its attributes (batch, "
+                                                            "partition, trace context).")
+    size: int = pydantic.Field(description="Bytes of its data (not shown here).")
+
+
+class DeadLetterShown(pydantic.BaseModel):
+    message_id: str = pydantic.Field(description="The message's Pub/Sub id.")
+    attributes: dict[str, str] = pydantic.Field(description="Its attributes.")
+    data: str = pydantic.Field(description="Its data, base64.")
+
+
+class Redriven(pydantic.BaseModel):
+    redriven: int = pydantic.Field(description="Dead letters published to the topic again.")
+
+
+class Discarded(pydantic.BaseModel):
+    discarded: int = pydantic.Field(description="Dead letters dropped for good.")
+
+
+class Detail(pydantic.BaseModel):
+    detail: str = pydantic.Field(description="Why the request was refused.")
+
+
+# What any admin route may answer instead (authorization, then errors.Refused), in OpenAPI.
+REFUSALS = {
+    400: {"model": Detail, "description": "Malformed: the detail names the rule broken."},
+    401: {"model": Detail, "description": "No valid Google ID token for ADMIN_AUDIENCE."},
+    403: {"model": Detail, "description": "Not in OPERATORS (or READERS, for reads)."},
+    404: {"model": Detail, "description": "Nothing of what the path names here."},
+    409: {"model": Detail, "description": "Not now, or not on this server."},
+}
+
+
 def check_storage(ctx, service: str) -> None:
     # Probe the bucket the service owns: ingest may only create objects in the servers'
     # inboxes (least privilege), so reading one would fail although ingest is healthy.
@@ -83,11 +138,12 @@ def dockerflow_router(checks: Mapping[str, Callable[[], None]]) -> fastapi.APIRo
 
     # Answered on the event loop, never queued behind threads that wait on token keys.
     @api.get("/__lbheartbeat__")
-    async def lbheartbeat() -> dict:
+    async def lbheartbeat() -> Empty:
         """The process answers (load balancer liveness)."""
         return {}
 
-    @api.get("/__heartbeat__")
+    @api.get("/__heartbeat__", response_model=Heartbeat,
+             responses={500: {"model": Heartbeat, "description": "A check failed."}})
     def heartbeat() -> JSONResponse:
         """Every check passes: storage reachable, streaming pulls and background tasks alive."""
         results = {}
@@ -105,7 +161,7 @@ def dockerflow_router(checks: Mapping[str, Callable[[], None]]) -> fastapi.APIRo
         )
 
     @api.get("/__version__")
-    async def version() -> dict:
+    async def version() -> Version:
         """version.json of the image: source, version, commit."""
         return version_info()
 
@@ -126,7 +182,8 @@ def dead_letters_router(subscriptions: Iterable[str], ctx) -> fastapi.APIRouter:
         return topology.subscription_project(spec.name, ctx.settings)
 
     @api.get("")
-    def list_dead_letters(limit: Annotated[int, fastapi.Query(ge=1, le=1000)] = 100) -> dict:
+    def list_dead_letters(limit: Annotated[int, fastapi.Query(ge=1, le=1000)] = 100
+                          ) -> dict[str, list[DeadLetter]]:
         """Per subscription: the dead letters waiting in `<topic>-dead-letter-inspect`."""
         admin = deadletters.admin_of(ctx.transport)
         return {
@@ -147,7 +204,7 @@ def dead_letters_router(subscriptions: Iterable[str], ctx) -> fastapi.APIRouter:
         return set(message_id) if message_id else None
 
     @api.get("/{subscription}/{message_id}")
-    def show(subscription: str, message_id: str) -> dict:
+    def show(subscription: str, message_id: str) -> DeadLetterShown:
         """One dead letter with its data (base64): to decide between re-drive and discard."""
         spec = spec_of(subscription)
         admin = deadletters.admin_of(ctx.transport)
@@ -157,7 +214,7 @@ def dead_letters_router(subscriptions: Iterable[str], ctx) -> fastapi.APIRouter:
         return deadletters.shown(found)
 
     @api.post("/{subscription}/redrive")
-    def redrive(subscription: str, message_id: MessageIds = None) -> dict:
+    def redrive(subscription: str, message_id: MessageIds = None) -> Redriven:
         """Publishes the subscription's dead letters (all, or the message_id given) to its
         topic again."""
         spec = spec_of(subscription)
@@ -168,7 +225,8 @@ def dead_letters_router(subscriptions: Iterable[str], ctx) -> fastapi.APIRouter:
         return {"redriven": count}
 
     @api.post("/{subscription}/discard")
-    def discard(subscription: str, message_id: MessageIds = None, all: bool = False) -> dict:
+    def discard(subscription: str, message_id: MessageIds = None, all: bool = False
+                ) -> Discarded:
         """Drops dead letters for good: the message_id given, or every one with all=true."""
         spec = spec_of(subscription)
         if not message_id and not all:

@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     # The leader's worker closes due batches itself; off where something else closes them
     # (embedded mode closes each batch once every report is verified).
     scheduled_close: bool = True
+    # Status: a batch not published or refused, owing work (a partition unverified or
+    # waiting for the peer, a close not finished, a day past its close), is `stuck` once
+    # nothing of it was written, or a partition has waited for the peer, this long.
+    stuck_after_seconds: float = Field(3600.0, gt=0)
     # Resume sweep: work whose trigger message was lost is started again after this long.
     sweep_interval_seconds: float = Field(60.0, gt=0)
     # TEST ONLY (services/common/faults.py): injected faults, e.g.

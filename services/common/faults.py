@@ -83,6 +83,9 @@ class FaultyStorage(Storage):
     def list(self, bucket: str, prefix: str) -> list[str]:
         return self.inner.list(bucket, prefix)
 
+    def times(self, bucket: str, prefix: str):
+        return self.inner.times(bucket, prefix)
+
     def delete(self, bucket: str, name: str) -> None:
         self.inner.delete(bucket, name)
 

@@ -214,9 +214,10 @@ def build_app(
     # Every admin route, whatever router defines it, passes the one guard: reads need a
     # reader or operator, anything else an operator (ADMIN_AUTH).
     guarded = [fastapi.Depends(admin.admin_guard(ctx.settings))]
-    app.include_router(admin.dead_letters_router(definition.handlers, ctx), dependencies=guarded)
+    app.include_router(admin.dead_letters_router(definition.handlers, ctx), dependencies=guarded,
+                       responses=admin.REFUSALS)
     if definition.router is not None:
-        app.include_router(definition.router, dependencies=guarded)
+        app.include_router(definition.router, dependencies=guarded, responses=admin.REFUSALS)
     return app
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import datetime as dt
 
 
 class ObjectNotFound(KeyError):
@@ -34,6 +35,11 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def list(self, bucket: str, prefix: str) -> list[str]:
         """Names (sorted) of the objects under prefix."""
+
+    @abc.abstractmethod
+    def times(self, bucket: str, prefix: str) -> dict[str, dt.datetime]:
+        """Each object under prefix with its creation time (UTC), in one listing: what status
+        derives a batch's transition times and progress from (objects are never rewritten)."""
 
     @abc.abstractmethod
     def delete(self, bucket: str, name: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from google.api_core import exceptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
@@ -75,6 +77,13 @@ class GcsStorage(Storage):
             return sorted(blob.name for blob in self.client.list_blobs(bucket, prefix=prefix))
         except exceptions.NotFound:  # no such bucket: nothing under any prefix
             return []
+
+    def times(self, bucket: str, prefix: str) -> dict[str, dt.datetime]:
+        try:  # the listing carries each object's metadata: no request per object
+            return {blob.name: blob.time_created
+                    for blob in self.client.list_blobs(bucket, prefix=prefix)}
+        except exceptions.NotFound:
+            return {}
 
     def delete(self, bucket: str, name: str) -> None:
         try:

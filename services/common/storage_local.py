@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from pathlib import Path
@@ -84,6 +85,17 @@ class LocalStorage(Storage):
                 if name.startswith(prefix):
                     names.append(name)
         return sorted(names)
+
+    def times(self, bucket: str, prefix: str) -> dict[str, dt.datetime]:
+        # A staged file is written whole, then linked: its mtime is the object's creation.
+        found = {}
+        for name in self.list(bucket, prefix):
+            try:
+                found[name] = dt.datetime.fromtimestamp(
+                    self._path(bucket, name).stat().st_mtime, dt.UTC)
+            except FileNotFoundError:  # deleted since the listing (expired shards only)
+                continue
+        return found
 
     def delete(self, bucket: str, name: str) -> None:
         try:

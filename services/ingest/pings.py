@@ -26,14 +26,13 @@ import hashlib
 import itertools
 import json
 import re
-import uuid
 import zlib
 from collections.abc import Iterable, Mapping
 
 from services.common.config import Settings
 from services.protocol import outcome
+from services.protocol.shares import report_id
 
-_REPORT_NAMESPACE = uuid.UUID("0b0c1f7e-5a55-4c8e-8f36-7e4f3c2a9d10")
 _DEFAULTS = Settings.model_fields
 # A Firefox ping is five levels deep and its numbers are short. Past these, json.loads would
 # recurse until RecursionError, or refuse a long integer with ValueError: never a rejection.
@@ -71,10 +70,6 @@ class Rejection:
     reason: str  # a name of the taxonomy (services/protocol/outcome.py)
     # Identifies the rejected report: the same input delivered again is counted once.
     id: str = ""
-
-
-def report_id(document_id: str, batch_id: str) -> str:
-    return str(uuid.uuid5(_REPORT_NAMESPACE, f"{document_id}\n{batch_id}"))
 
 
 @dataclasses.dataclass(frozen=True)

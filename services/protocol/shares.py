@@ -7,10 +7,18 @@ import binascii
 import dataclasses
 import hashlib
 import json
+import uuid
 from collections.abc import Iterable, Sequence
 from json.encoder import encode_basestring_ascii as _json_string
 
 SCHEMA_VERSION = 1
+_REPORT_NAMESPACE = uuid.UUID("0b0c1f7e-5a55-4c8e-8f36-7e4f3c2a9d10")
+
+
+def report_id(document_id: str, batch_id: str) -> str:
+    """A ping's report for one batch id: the same document id always makes the same id, so a
+    redelivery cannot mint a new one, and an operator can look a report up by document id."""
+    return str(uuid.uuid5(_REPORT_NAMESPACE, f"{document_id}\n{batch_id}"))
 
 
 @dataclasses.dataclass(frozen=True)

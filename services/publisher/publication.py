@@ -57,13 +57,18 @@ class Publication:
         span.set_attribute("prio.outcome", "refused" if refusal else "published")
         if refusal is not None:
             self._record(key, {"published": False, "reason": refusal})
-            log.warning("batch not published", extra={**key.attributes(), "reason": refusal})
+            log.warning("batch not published", extra={
+                **key.attributes(), "transition": "refused", "server": self.keys.server_id,
+                "reason": refusal})
             return
         share_a, share_b = (own, peer) if self.keys.server_id == "A" else (peer, own)
         counts = prio.final(self.keys.config(key.batch_id), share_a.total_share,
                             share_b.total_share)
         self.storage.create(self.private, layout.result(key), self._result(key, own, counts))
         self._record(key, {"published": True, "valid": own.valid_count})
+        log.info("batch published", extra={**key.attributes(), "transition": "published",
+                                           "server": self.keys.server_id,
+                                           "valid": own.valid_count})
         self._announce(key)
 
     def _refusal(self, own: pb.TotalShare, peer: pb.TotalShare) -> str | None:

@@ -13,7 +13,7 @@ import threading
 import libprio_ctypes as prio
 from services.common import telemetry, topology
 from services.common.storage import Storage
-from services.protocol import fingerprints, opened_keys, outcome, pb, retry, shares
+from services.protocol import fingerprints, hints, opened_keys, outcome, pb, retry, shares
 from services.protocol.keys import ServerKeys
 from services.protocol.layout import PartitionKey
 from services.verifier import anti_replay
@@ -59,6 +59,12 @@ class Verification:
     def _span(self, name: str, part: PartitionKey, **counts: int):
         return self.telemetry.stage(name, part.span_attributes(self.server_id, **counts))
 
+    def _log(self, stage: str, part: PartitionKey, level: int = logging.INFO,
+             **fields) -> None:
+        """One line per partition stage: counts only, never a packet, a share or a key."""
+        log.log(level, f"partition {stage}", extra={
+            "stage": stage, "server": self.server_id, **part.attributes(), **fields})
+
     # --- round 1: own partition in, verify1 out
 
     def on_partition(self, notice: pb.PartitionNotice) -> None:
@@ -73,6 +79,7 @@ class Verification:
         with self._awaiting_lock:  # until decided (at once if it is already: _try_verified)
             self._awaiting.add(part)
         self.send(topology.VERIFY1, own)
+        self._log("verify1 sent", part, reports=len(own.load_status))
         self._try_verify2(part)
 
     def _own_verify1(self, notice: pb.PartitionNotice) -> pb.Verify1Partition:
@@ -110,7 +117,11 @@ class Verification:
         # For the batch close, which counts a report id once across partitions.
         self.storage.create(self.private, part.internal("report_ids"),
                             "\n".join(report_ids).encode())
-        self.storage.create(self.private, part.internal("verify1"), verify1.SerializeToString())
+        if self.storage.create(self.private, part.internal("verify1"),
+                               verify1.SerializeToString()):
+            self._log("loaded", part, reports=len(status),
+                      loaded=sum(s == outcome.OK for s in status),
+                      rejected=outcome.rejected_counts(status))
         return verify1
 
     def _load(self, part: PartitionKey, packets: list[bytes | None], verdicts: list[int]):
@@ -158,6 +169,7 @@ class Verification:
                 self.storage.create(self.private, part.internal("verify2"),
                                     verify2.SerializeToString())
             self.send(topology.VERIFY2, verify2)
+        self._log("verify2 sent", part, reports=len(verify2.status))
         self._try_verified(part)
 
     def _verify2(self, part: PartitionKey, own: pb.Verify1Partition,
@@ -195,6 +207,7 @@ class Verification:
                 if self.storage.create(self.private, part.internal("verified"),
                                        verified.SerializeToString()):
                     self._count(verified)
+                    self._log_verified(part, verified)
                 span.set_attributes(telemetry.attributes(
                     reports=verified.report_count, valid_reports=verified.valid_count))
         with self._awaiting_lock:
@@ -268,6 +281,15 @@ class Verification:
             labels = {"prio.server_id": self.server_id, "prio.batch_id": part.batch_id}
             for fingerprint, count in opened.items():
                 self.opened.add(count, {**labels, "prio.key_fingerprint": fingerprint})
+
+    def _log_verified(self, part: PartitionKey, verified: pb.PartitionVerified) -> None:
+        """The partition's rejection summary, with the likely cause (a warning) when nearly
+        all its reports fail for one reason."""
+        rejected = outcome.rejected_counts(verified.outcome)
+        cause = hints.likely_cause(rejected, verified.report_count)
+        self._log("verified", part, logging.WARNING if cause else logging.INFO,
+                  reports=verified.report_count, valid=verified.valid_count, rejected=rejected,
+                  **({"likely_cause": cause} if cause else {}))
 
     def _count(self, verified: pb.PartitionVerified) -> None:
         """Once per partition and server: when this call created its verified record."""

@@ -35,7 +35,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 KID = "admin-test-key"
 SUB = "prio-verified-aggregator"  # one of the aggregator's subscriptions
 CLOSE = f"/batches/{BATCH}/{DATE}/close"
-READS = ["/batches", f"/batches/{BATCH}/{DATE}", "/dead-letters"]
+# The status page (/) and the report lookup follow the reader rule as every other read.
+READS = ["/batches", f"/batches/{BATCH}/{DATE}", "/dead-letters", "/",
+         f"/reports/doc-0?date={DATE}"]
 WRITES = [CLOSE, "/batches/close-due", f"/dead-letters/{SUB}/redrive",
           f"/dead-letters/{SUB}/discard?all=true"]
 
