@@ -1,8 +1,8 @@
 """The batch API the services use: a whole partition per call, one evaluation point, O(N) per
 report, arrays in and out (no Python loops over field elements)."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from . import _native
 from ._native import RECORD_BYTES, VERIFY1_MAX, VERIFY2_MAX, c_int32, c_uint32, c_uint64, lib

@@ -24,7 +24,7 @@ def check_secret(shared_secret) -> bytes:
 
 
 class Server:
-    __slots__ = ("config", "server_idx", "_keys", "_prg_key", "_prg_offset", "_accumulator")
+    __slots__ = ("_accumulator", "_keys", "_prg_key", "_prg_offset", "config", "server_idx")
 
     def __init__(self, config: Config, server_id, keys: PrivateKey | Keyring, shared_secret: bytes):
         self.config = config
@@ -90,7 +90,7 @@ class Server:
 class Verifier:
     """One server's view of one client packet at a time (reusable, as libprio's)."""
 
-    __slots__ = ("_server", "_record", "_shares")
+    __slots__ = ("_record", "_server", "_shares")
 
     def __init__(self, server: Server):
         self._server = server
