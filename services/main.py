@@ -1,4 +1,4 @@
-"""The `prio-stream` command: serve, worker, embedded, loadgen, setup, dead-letters."""
+"""The `prio-stream` command: serve, worker, embedded, loadgen, setup, dead-letters, releases."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import click
 from google.auth import exceptions as auth_exceptions
 
-from services import embedded, loadgen
+from services import embedded, loadgen, releases_command
 from services.common import logging as json_logging
 from services.common import topology
 from services.common.config import ConfigError, Settings, load_settings
@@ -17,12 +17,12 @@ from services.registry import SERVICES
 
 
 def _settings(role: str | None = None) -> Settings:
-    with _setup_mistakes():
+    with setup_mistakes():
         return load_settings(role)
 
 
 @contextlib.contextmanager
-def _setup_mistakes():
+def setup_mistakes():
     """A setting missing or wrong (no credentials included) is one line and exit 1."""
     try:
         yield
@@ -52,7 +52,7 @@ def _start(name: str):
     settings = _settings(name if name in SERVICES else None)
     # Cloud Logging links a line to its trace by the project's resource name, known only now.
     json_logging.configure(project_id=settings.project_id)
-    with _setup_mistakes():
+    with setup_mistakes():
         ctx = build_context(settings, name)
         return load_definition(name, ctx, SERVICES), ctx
 
@@ -109,7 +109,7 @@ def setup(project_a, project_b, project_ingest, extra_buckets, push_url_template
     if settings.transport != "pubsub":
         raise click.ClickException("setup creates Pub/Sub resources: set TRANSPORT=pubsub")
     deployment = deployment_of(settings, project_a, project_b, project_ingest, extra_buckets)
-    with _setup_mistakes():
+    with setup_mistakes():
         created = provision(
             PubSubAdmin.for_emulator(settings.pubsub_emulator_host), deployment,
             SubscriptionPolicy(settings.max_delivery_attempts, min_backoff, max_backoff,
@@ -130,7 +130,7 @@ def _dead_letter_tools(project: str | None):
     from services.common.pubsub import PubSubTransport
 
     settings = _settings()
-    with _setup_mistakes():
+    with setup_mistakes():
         transport = PubSubTransport.from_settings(settings)
     return transport.admin, transport, project or settings.project_id
 
@@ -215,6 +215,7 @@ def dead_letters_discard(project, topics, message_ids, discard_all) -> None:
 
 cli.add_command(embedded.command)
 cli.add_command(loadgen.command)
+cli.add_command(releases_command.group)
 
 if __name__ == "__main__":
     cli()

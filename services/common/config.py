@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import functools
 import json
 import re
@@ -54,6 +55,13 @@ class Settings(BaseSettings):
     # Keys still decrypting reports clients encrypted to them (a rotation): comma-separated 64 hex.
     previous_private_keys_hex: SecretStr | None = None
     shared_secret: SecretStr | None = None
+    # Versions of the shared secret, each in force from its date (the first from the
+    # beginning): "base64,2027-03-01:base64". Instead of SHARED_SECRET, never with it.
+    shared_secrets: SecretStr | None = None
+    # This server's Ed25519 key signing its release records, and the peer's public key
+    # checking the peer's (none: this publisher keeps no release log).
+    release_signing_key_hex: SecretStr | None = None
+    release_public_key_hex_external: str | None = None
     public_key_hex_internal: str | None = None
     public_key_hex_external: str | None = None
     prg_mode: Literal["hash", "raw"] = "raw"  # Firefox clients and prio-processor data
@@ -164,7 +172,8 @@ class Settings(BaseSettings):
             raise ValueError("holds a key twice")
         return value
 
-    @field_validator("public_key_hex_internal", "public_key_hex_external")
+    @field_validator("public_key_hex_internal", "public_key_hex_external",
+                     "release_public_key_hex_external")
     @classmethod
     def _check_public_key(cls, value: str | None) -> str | None:
         if value is not None and not _HEX64.fullmatch(value):
@@ -182,6 +191,20 @@ class Settings(BaseSettings):
             raise ValueError("must be base64") from None
         if len(raw) != 16:
             raise ValueError("must be base64 of exactly 16 bytes")
+        return value
+
+    @field_validator("shared_secrets")
+    @classmethod
+    def _check_shared_secrets(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _parse_secret_versions(value.get_secret_value())
+        return value
+
+    @field_validator("release_signing_key_hex")
+    @classmethod
+    def _check_signing_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _HEX64.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 64 hexadecimal characters (a 32-byte Ed25519 seed)")
         return value
 
     @field_validator("data_config", mode="before")
@@ -217,6 +240,13 @@ class Settings(BaseSettings):
         if value is not None:
             _read_labels(value)
         return value
+
+    @model_validator(mode="after")
+    def _one_secret_setting(self) -> Settings:
+        if self.shared_secret is not None and self.shared_secrets is not None:
+            raise ValueError("set SHARED_SECRET (one version) or SHARED_SECRETS (versions by "
+                             "date), not both")
+        return self
 
     @model_validator(mode="after")
     def _derive_defaults(self) -> Settings:
@@ -256,6 +286,18 @@ class Settings(BaseSettings):
         return base64.b64decode(self._secret("shared_secret"))
 
     @property
+    def shared_secret_versions(self) -> list[tuple[str, bytes]]:
+        """(first date in force, secret), oldest first; the first's date is "" (always)."""
+        if self.shared_secrets is not None:
+            return _parse_secret_versions(self.shared_secrets.get_secret_value())
+        return [("", self.shared_secret_bytes)]
+
+    @property
+    def release_signing_key(self) -> bytes | None:
+        key = self.release_signing_key_hex
+        return None if key is None else bytes.fromhex(key.get_secret_value())
+
+    @property
     def peer_server_id(self) -> str:
         return "A" if self.server_id == "B" else "B"
 
@@ -271,7 +313,9 @@ class Settings(BaseSettings):
 
     def require(self, *names: str) -> Settings:
         """Fails with one message naming every missing setting among names."""
-        missing = [n.upper() for n in names if getattr(self, n.lower()) is None]
+        missing = [n.upper() + (" (or SHARED_SECRETS)" if n.lower() == "shared_secret" else "")
+                   for n in names if getattr(self, n.lower()) is None
+                   and not (n.lower() == "shared_secret" and self.shared_secrets is not None)]
         if missing:
             raise ConfigError(f"missing required setting(s): {', '.join(missing)}")
         return self
@@ -344,6 +388,36 @@ def _parse_data_config(value: Any) -> dict[str, int]:
             raise ValueError(f"batch {batch_id!r} appears twice")
         mapping[batch_id] = n_data
     return mapping
+
+
+def _parse_secret_versions(text: str) -> list[tuple[str, bytes]]:
+    """SHARED_SECRETS: comma-separated `YYYY-MM-DD:base64`, dates rising; the first may omit
+    its date (in force from the beginning; a dated first one is too). Errors quote no value."""
+    versions: list[tuple[str, bytes]] = []
+    last = ""
+    for position, entry in enumerate((e.strip() for e in text.split(",")), start=1):
+        date, _, encoded = entry.rpartition(":")
+        if date:
+            try:
+                if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", date):
+                    raise ValueError
+                dt.date.fromisoformat(date)
+            except ValueError:
+                raise ValueError(f"version {position}: the date must be YYYY-MM-DD") from None
+        elif position > 1:
+            raise ValueError(f"version {position} needs the date it applies from "
+                             "(YYYY-MM-DD:base64)")
+        if versions and date <= last:
+            raise ValueError(f"version {position}: dates must rise from one version to the next")
+        last = date
+        try:
+            secret = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError(f"version {position}: must be base64") from None
+        if len(secret) != 16:
+            raise ValueError(f"version {position}: must be base64 of exactly 16 bytes")
+        versions.append(("" if position == 1 else date, secret))
+    return versions
 
 
 def _comma_list(value: Any) -> Any:

@@ -17,7 +17,8 @@ _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "a
 # uvicorn's color_message repeats the message with terminal escapes a log viewer shows raw.
 _NEVER_LOGGED = frozenset(
     {"data", "payload", "share", "shares", "private_key", "private_key_hex", "private_keys",
-     "previous_private_keys_hex", "shared_secret", "color_message"}
+     "previous_private_keys_hex", "shared_secret", "shared_secrets", "release_signing_key",
+     "release_signing_key_hex", "color_message"}
 )
 
 # CSI and other ESC sequences: a message that reached us coloured is stored plain.

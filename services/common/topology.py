@@ -14,6 +14,7 @@ VERIFIED = "prio-verified"
 BATCH_CLOSE = "prio-batch-close"
 TOTAL_SHARES = "prio-total-shares"
 RESULTS = "prio-results"
+RELEASES = "prio-releases"
 
 DEAD_LETTER_SUFFIX = "-dead-letter"
 INSPECT_SUFFIX = "-inspect"
@@ -39,10 +40,12 @@ SUBSCRIPTIONS: tuple[SubscriptionSpec, ...] = (
     SubscriptionSpec("prio-verified-aggregator", VERIFIED, "aggregator", "server"),
     SubscriptionSpec("prio-batch-close-aggregator", BATCH_CLOSE, "aggregator", "server"),
     SubscriptionSpec("prio-total-shares-publisher", TOTAL_SHARES, "publisher", "server"),
+    SubscriptionSpec("prio-releases-publisher", RELEASES, "publisher", "server"),
 )
 BY_NAME = {spec.name: spec for spec in SUBSCRIPTIONS}
 
-SERVER_TOPICS = (PARTITIONS, VERIFY1, VERIFY2, VERIFIED, BATCH_CLOSE, TOTAL_SHARES, RESULTS)
+SERVER_TOPICS = (PARTITIONS, VERIFY1, VERIFY2, VERIFIED, BATCH_CLOSE, TOTAL_SHARES, RESULTS,
+                 RELEASES)
 INGEST_TOPICS = (PINGS,)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 
 import libprio_ctypes as prio
 from services.common.config import Settings
@@ -31,8 +32,23 @@ class ServerKeys:
                              for key in self.settings.private_keys])
 
     @functools.cached_property
-    def shared_secret(self) -> bytes:
-        return self.settings.shared_secret_bytes
+    def _secret_versions(self) -> list[tuple[str, bytes]]:
+        return self.settings.shared_secret_versions
+
+    def shared_secret(self, submission_date: str) -> bytes:
+        """The shared-secret version in force on the date: the last one from on or before it
+        (the first is in force from the beginning); a partition's evaluation point comes from
+        it, so both servers must hold the same versions (docs/runbook.md)."""
+        return self._version(submission_date)[1]
+
+    def secret_commitment(self, submission_date: str) -> bytes:
+        """8 bytes naming the version in force on the date without revealing it: what verify1
+        carries so that the peer sees a mismatch of versions as one."""
+        return commitment(self._version(submission_date)[1])
+
+    def _version(self, submission_date: str) -> tuple[str, bytes]:
+        versions = self._secret_versions
+        return next(v for v in reversed(versions) if v[0] <= submission_date)
 
     def __repr__(self) -> str:
         return f"ServerKeys(server_id={self.server_id!r})"
@@ -51,6 +67,15 @@ class ServerKeys:
                                  prio.PrgMode(self.settings.prg_mode))
             self._configs[batch_id] = config
         return config
+
+
+_COMMITMENT_LABEL = b"prio-stream/v1/shared-secret-commitment\x00"
+
+
+def commitment(secret: bytes) -> bytes:
+    """A digest domain-separated from the evaluation point's (which hashes the secret with
+    another label), so it tells nothing about any point."""
+    return hashlib.sha256(_COMMITMENT_LABEL + secret).digest()[:8]
 
 
 def server_enum(server_id: str) -> int:

@@ -206,6 +206,33 @@ def result(key: BatchKey) -> str:
     return f"processed/{key.folder}/result.json"
 
 
+def release(key: BatchKey) -> str:
+    """This server's signed release record of the batch, beside its result (a copy of its
+    entry in the release log)."""
+    return f"processed/{key.folder}/release.json"
+
+
+def peer_release(key: BatchKey) -> str:
+    """The peer's signed release record of the batch, as received: kept as long as the log
+    (no retention rule deletes it), so `releases verify` compares every release."""
+    return f"peer-releases/{key.folder}/release.json"
+
+
+RELEASE_LOG_PREFIX = "releases/"
+_RELEASE_ENTRY = re.compile(r"releases/([0-9]{8})\.json")
+
+
+def release_entry(seq: int) -> str:
+    """Entry seq of the release log (a hash chain: each entry holds the previous one's digest)."""
+    return f"{RELEASE_LOG_PREFIX}{seq:08d}.json"
+
+
+def release_entry_seq(name: str) -> int | None:
+    """The sequence number of a log entry's name; None for any other name."""
+    match = _RELEASE_ENTRY.fullmatch(name)
+    return int(match.group(1)) if match else None
+
+
 def trace(key: BatchKey, pid: str) -> str:
     """The W3C traceparent of a partition's aggregation (only while telemetry is exported)."""
     return f"{internal_prefix('trace', key)}{partition_id(pid)}.traceparent"

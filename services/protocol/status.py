@@ -10,7 +10,7 @@ from collections import Counter
 from services.common import errors
 from services.common.config import Settings
 from services.common.storage import Storage
-from services.protocol import arrivals, hints, layout, opened_keys, outcome, pb, shares
+from services.protocol import arrivals, hints, layout, opened_keys, outcome, pb, releases, shares
 from services.protocol.layout import BatchKey
 
 # Per-partition records, in pipeline order: how far each partition got.
@@ -141,6 +141,8 @@ def batch_status(storage: Storage, settings: Settings, key: BatchKey,
         "peer_total_share": storage.exists(private, layout.peer_total_share(key)),
         "published": result is not None,
         "publication": json.loads(publication) if publication else None,
+        # This server's signed release record, and whether the peer's agrees (docs/security.md).
+        "release": releases.status(storage, private, key),
         "result": _published(json.loads(result)) if result else None,
         # When ingest last wrote a partition of it: a backfill is done when this stops moving.
         "last_arrival": arrivals.iso(arrivals.server_last_arrival(storage, settings, key)),

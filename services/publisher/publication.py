@@ -15,6 +15,7 @@ from services.protocol import layout, pb
 from services.protocol.keys import ServerKeys, server_letter
 from services.protocol.layout import BatchKey
 from services.publisher import labels
+from services.publisher.release import Releases
 
 log = logging.getLogger("prio_stream.publisher")
 _RESULT_NAMESPACE = uuid.UUID("6f1d3c52-2f4e-4d8b-9a53-0c7e1f2b9d41")
@@ -28,6 +29,7 @@ class Publication:
         self.private = ctx.settings.private_bucket
         self.keys = ServerKeys(ctx.settings)
         self.telemetry = ctx.telemetry
+        self.releases = Releases(ctx, self.keys)
 
     def on_total_share(self, share: pb.TotalShare) -> None:
         key = BatchKey.of(share)
@@ -51,6 +53,7 @@ class Publication:
             return  # the other share completes the join when it arrives
         if self.storage.exists(self.private, layout.result(key)):
             span.set_attribute("prio.outcome", "published")
+            self.releases.release(key, own)
             self._announce(key)
             return
         refusal = self._refusal(own, peer)
@@ -69,6 +72,7 @@ class Publication:
         log.info("batch published", extra={**key.attributes(), "transition": "published",
                                            "server": self.keys.server_id,
                                            "valid": own.valid_count})
+        self.releases.release(key, own)
         self._announce(key)
 
     def _refusal(self, own: pb.TotalShare, peer: pb.TotalShare) -> str | None:

@@ -16,6 +16,8 @@ def build(ctx: ServiceContext) -> ServiceDefinition:
         handlers={
             "prio-total-shares-publisher": lambda m: publication.on_total_share(
                 pb.TotalShare.FromString(m.data)),
+            "prio-releases-publisher": lambda m: publication.releases.on_peer_record(
+                pb.ReleaseRecord.FromString(m.data)),
         },
         router=batch_routes.router(ctx),
     )

@@ -20,6 +20,8 @@ from services.verifier import anti_replay
 from services.verifier.anti_replay import AntiReplay
 
 log = logging.getLogger("prio_stream.verifier")
+# The servers used different shared-secret versions for the partition's date.
+SHARED_SECRET_MISMATCH = pb.Reason.REASON_SHARED_SECRET_MISMATCH
 
 
 class PartitionMismatch(ValueError):
@@ -106,6 +108,7 @@ class Verification:
             partition=part.to_ref(), sender=self.keys.pb_server,
             packets=[p or b"" for p in packets], load_status=status,
             report_ids_sha256=notice.report_ids_sha256, share_fingerprints=fingerprints.pack(prints),
+            shared_secret_commitment=self.keys.secret_commitment(part.submission_date),
         )
         # State first: whoever finds verify1 stored may rely on the state (and the loaded sum,
         # where anything loaded) being there.
@@ -135,7 +138,8 @@ class Verification:
             return None, rejected
         config = self.keys.config(part.batch_id)
         point = prio.partition_evaluation_point(
-            self.keys.shared_secret, part.batch_id, part.submission_date, part.partition_id,
+            self.keys.shared_secret(part.submission_date), part.batch_id, part.submission_date,
+            part.partition_id,
             config.n_data)
         # A rejected report is loaded as an empty packet, so positions stay aligned; its reason
         # is the rejection's whatever the core says about the empty packet.
@@ -162,6 +166,9 @@ class Verification:
         if own is None or peer is None:
             return  # the other half completes the step when it arrives
         _check_same_reports(own, peer)
+        if _secrets_differ(own, peer):  # no proof could pass: decided without verify2
+            self._try_verified(part)
+            return
         with self._span("verifier.verify2", part, reports=len(own.load_status)):
             verify2 = self._read(part.internal("verify2"), pb.Verify2Partition)
             if verify2 is None:
@@ -220,10 +227,15 @@ class Verification:
                                part.attributes())
 
     def _records(self, part: PartitionKey) -> list | None:
-        """Own and peer verify1, own and peer verify2; None until all four are stored."""
+        """Own and peer verify1, own and peer verify2; None until all four are stored (only
+        both verify1 when they name different shared-secret versions: no verify2 is sent)."""
         records = [
             self._read(part.internal("verify1"), pb.Verify1Partition),
             self._read(part.external("verify1"), pb.Verify1Partition),
+        ]
+        if None not in records and _secrets_differ(*records):
+            return [*records, None, None]
+        records += [
             self._read(part.internal("verify2"), pb.Verify2Partition),
             self._read(part.external("verify2"), pb.Verify2Partition),
         ]
@@ -231,6 +243,8 @@ class Verification:
 
     def _verified(self, part: PartitionKey, records: list) -> pb.PartitionVerified:
         own1, peer1, own2, peer2 = records
+        if own2 is None:
+            return self._secret_mismatch(part, own1, peer1)
         _check_same_reports(own2, peer2)
         valid = prio.valid_mask(_packets(own2), _packets(peer2))
         a1, b1 = (own1, peer1) if self.keys.server_id == "A" else (peer1, own1)
@@ -240,6 +254,20 @@ class Verification:
         return pb.PartitionVerified(
             partition=part.to_ref(), server=self.keys.pb_server, outcome=outcomes,
             report_count=len(outcomes), valid_count=sum(o == outcome.OK for o in outcomes))
+
+    def _secret_mismatch(self, part: PartitionKey, own1: pb.Verify1Partition,
+                         peer1: pb.Verify1Partition) -> pb.PartitionVerified:
+        """Every report the servers both loaded is SHARED_SECRET_MISMATCH (the same on both:
+        each sees the other's commitment differ), not a flood of INVALID_PROOF."""
+        log.error("the peer derived this partition's evaluation point from another shared-"
+                  "secret version: SHARED_SECRET / SHARED_SECRETS must hold the same versions, "
+                  "from the same dates, on both servers (docs/runbook.md)",
+                  extra=part.attributes())
+        outcomes = [a if a != outcome.OK else b if b != outcome.OK else SHARED_SECRET_MISMATCH
+                    for a, b in zip(own1.load_status, peer1.load_status, strict=True)]
+        return pb.PartitionVerified(
+            partition=part.to_ref(), server=self.keys.pb_server, outcome=outcomes,
+            report_count=len(outcomes), valid_count=0)
 
     # --- helpers
 
@@ -303,6 +331,12 @@ class Verification:
 
 def _packets(verify2: pb.Verify2Partition) -> list[bytes | None]:
     return [p if s == outcome.OK else None for p, s in zip(verify2.packets, verify2.status)]
+
+
+def _secrets_differ(own: pb.Verify1Partition, peer: pb.Verify1Partition) -> bool:
+    """Both state their version (a sender that states none is taken at its word)."""
+    return bool(own.shared_secret_commitment and peer.shared_secret_commitment
+                and own.shared_secret_commitment != peer.shared_secret_commitment)
 
 
 def _check_same_reports(own, peer) -> None:

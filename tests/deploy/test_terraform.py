@@ -262,14 +262,16 @@ def test_nobody_outside_reads_the_private_bucket_or_secrets(server):
     # Previous keys decrypt what the current one does: the same readers, nobody else.
     assert (secrets["prio-previous-private-keys-hex"]["readers"]
             == secrets["prio-private-key-hex"]["readers"])
+    assert secrets["prio-release-signing-key"]["readers"] == ["publisher"]
 
 
 def test_peer_is_publisher_only_on_inbound_topics(server, doc_peer_topics):
     peer = locals_of(server)["peer_inbound"]
     assert set(peer) == doc_peer_topics == {"prio-verify1", "prio-verify2", "prio-batch-close",
-                                            "prio-total-shares"}
+                                            "prio-total-shares", "prio-releases"}
     assert peer == {"prio-verify1": "verifier", "prio-verify2": "verifier",
-                    "prio-batch-close": "aggregator", "prio-total-shares": "aggregator"}
+                    "prio-batch-close": "aggregator", "prio-total-shares": "aggregator",
+                    "prio-releases": "publisher"}
     peer_grants = [(k, n, b) for k, n, b in iam_resources(server)
                    if "peer_service_accounts" in b["member"]]
     assert [(k, n) for k, n, _ in peer_grants] == [
@@ -309,6 +311,8 @@ def test_example_wires_the_parties_to_each_other(example):
     assert a["project_id"] == b["peer_project_id"] == "${var.project_a}"
     assert b["project_id"] == a["peer_project_id"] == "${var.project_b}"
     assert a["public_key_hex"] == b["peer_public_key_hex"] == "${var.public_key_hex_a}"
+    assert b["peer_release_public_key_hex"] == "${var.release_public_key_hex_a}"
+    assert a["peer_release_public_key_hex"] == "${var.release_public_key_hex_b}"
     assert a["ingest_service_account"] == b["ingest_service_account"] == \
         "${module.ingest.service_account}"
     assert modules["ingest"]["project_id"] == "${var.project_ingest}"
@@ -381,7 +385,7 @@ def test_cloud_run_env_names_are_documented_settings(server, ingest, settings_na
         # map keys in UPPER_CASE are environment variables (locals.env*, merge(...) in run.tf)
         names.update(re.findall(r"^\s*([A-Z][A-Z0-9_]+)\s*= ", text, re.MULTILINE))
         names.update(re.findall(r'env = "([A-Z_]+)"', text))
-    assert {"SERVER_ID", "PRIVATE_KEY_HEX", "SHARED_SECRET", "PUSH_AUDIENCE",
+    assert {"SERVER_ID", "PRIVATE_KEY_HEX", "SHARED_SECRETS", "PUSH_AUDIENCE",
             "PEER_INBOX_BUCKET"} <= names
     assert names - settings_names == set()
 
@@ -391,7 +395,8 @@ def test_secrets_come_from_secret_manager_only(server):
     assert "google_secret_manager_secret_version" not in text  # values never in state
     secrets = locals_of(server)["secrets"]
     assert {s["env"] for s in secrets.values()} == {
-        "PRIVATE_KEY_HEX", "PREVIOUS_PRIVATE_KEYS_HEX", "SHARED_SECRET"}
+        "PRIVATE_KEY_HEX", "PREVIOUS_PRIVATE_KEYS_HEX", "SHARED_SECRETS",
+        "RELEASE_SIGNING_KEY_HEX"}
     assert "secret_key_ref" in text and 'version = "latest"' in text
 
 

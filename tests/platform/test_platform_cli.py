@@ -38,9 +38,9 @@ def test_setup_creates_everything_once(pubsub_emulator, gcs_emulator, unique_pro
         assert f"created topic {project}/prio-results" in lines
     assert f"created subscription {unique_projects.ingest}/prio-pings-ingest" in lines
     assert f"created topic {unique_projects.ingest}/prio-pings-dead-letter" in lines
-    # 2 x (7 topics + 6 dead-letter topics + 6 + 6 subscriptions) + ingest (2 topics + 2 subs)
+    # 2 x (8 topics + 7 dead-letter topics + 7 + 7 subscriptions) + ingest (2 topics + 2 subs)
     assert len([line for line in lines if line.startswith(("created topic",
-                                                           "created subscription"))]) == 2 * 25 + 4
+                                                           "created subscription"))]) == 2 * 29 + 4
     again = runner.invoke(cli, _setup_args(unique_projects))
     assert again.exit_code == 0 and again.output.strip() == "0 created, the rest already existed"
     from services.common.storage_gcs import GcsStorage

@@ -150,8 +150,8 @@ def test_a_bad_secret_beside_other_errors_is_still_hidden(monkeypatch):
 @pytest.mark.parametrize(
     ("role", "missing"),
     [
-        ("verifier", ["SERVER_ID", "PRIVATE_KEY_HEX", "SHARED_SECRET", "PUBLIC_KEY_HEX_INTERNAL",
-                      "PUBLIC_KEY_HEX_EXTERNAL", "DATA_CONFIG"]),
+        ("verifier", ["SERVER_ID", "PRIVATE_KEY_HEX", "SHARED_SECRET (or SHARED_SECRETS)",
+                      "PUBLIC_KEY_HEX_INTERNAL", "PUBLIC_KEY_HEX_EXTERNAL", "DATA_CONFIG"]),
         ("aggregator", ["SERVER_ID", "PRIVATE_KEY_HEX", "DATA_CONFIG"]),
         ("ingest", ["DATA_CONFIG"]),
     ],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import secrets
 
 import libprio_ctypes as prio
 from services.common import topology
@@ -16,6 +17,7 @@ from services.common.runtime import ServiceContext, load_definition
 from services.common.storage_local import LocalStorage
 from services.common.telemetry import Telemetry
 from services.ingest import pings
+from services.protocol import releases
 from services.registry import SERVICES
 
 N_DATA = 8
@@ -30,6 +32,9 @@ class Cluster:
         server ("A", "B") the previous keys of its keyring."""
         self.key_a, self.key_b = keys or (prio.PrivateKey.generate(), prio.PrivateKey.generate())
         self.secret = prio.generate_shared_secret()
+        # Settings of one server only ({"A": {...}}), e.g. other shared-secret versions.
+        per_server = overrides.pop("per_server", {})
+        self.signing = {"A": secrets.token_bytes(32), "B": secrets.token_bytes(32)}
         self.storage = LocalStorage(root)
         self.transport = InProcessTransport()
         provision(self.transport, Deployment(), SubscriptionPolicy(min_backoff=0.0), self.storage)
@@ -45,9 +50,14 @@ class Cluster:
                 "verifier", **common, server_id=server, private_key_hex=key.to_hex(),
                 previous_private_keys_hex=",".join(
                     k.to_hex() for k in (previous or {}).get(server, ())) or None,
-                shared_secret=base64.b64encode(self.secret).decode(),
+                shared_secret=None if "shared_secrets" in per_server.get(server, {})
+                else base64.b64encode(self.secret).decode(),
                 public_key_hex_internal=key.public_key.to_hex(),
-                public_key_hex_external=peer.public_key.to_hex())
+                public_key_hex_external=peer.public_key.to_hex(),
+                release_signing_key_hex=self.signing[server].hex(),
+                release_public_key_hex_external=releases.public_key(
+                    self.signing["B" if server == "A" else "A"]).hex(),
+                **per_server.get(server, {}))
         self.contexts, self.services = {}, {}
         for label, name, side in [("ingest", "ingest", "ingest"),
                                   *((f"{n}-{s}", n, s) for s in "AB"

@@ -1,6 +1,12 @@
 """Generated protobuf code of proto/prio/v1 (regenerate: `python proto/generate.py`)."""
 
-from services.protocol.pb.batch_pb2 import BatchClose, PartitionTotal, PublishedResult, TotalShare
+from services.protocol.pb.batch_pb2 import (
+    BatchClose,
+    PartitionTotal,
+    PublishedResult,
+    ReleaseRecord,
+    TotalShare,
+)
 from services.protocol.pb.partition_pb2 import (
     PartitionNotice,
     PartitionRef,
@@ -19,6 +25,7 @@ __all__ = [
     "PartitionVerified",
     "PublishedResult",
     "Reason",
+    "ReleaseRecord",
     "Server",
     "TotalShare",
     "Verify1Partition",

@@ -104,3 +104,15 @@ class PublishedResult(_message.Message):
     valid_count: int
     counts: _containers.RepeatedScalarFieldContainer[int]
     def __init__(self, batch_id: _Optional[str] = ..., submission_date: _Optional[str] = ..., server: _Optional[_Union[_partition_pb2.Server, str]] = ..., bucket: _Optional[str] = ..., object_name: _Optional[str] = ..., valid_count: _Optional[int] = ..., counts: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class ReleaseRecord(_message.Message):
+    __slots__ = ("batch_id", "submission_date", "sender", "signed_record")
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    SUBMISSION_DATE_FIELD_NUMBER: _ClassVar[int]
+    SENDER_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_RECORD_FIELD_NUMBER: _ClassVar[int]
+    batch_id: str
+    submission_date: str
+    sender: _partition_pb2.Server
+    signed_record: bytes
+    def __init__(self, batch_id: _Optional[str] = ..., submission_date: _Optional[str] = ..., sender: _Optional[_Union[_partition_pb2.Server, str]] = ..., signed_record: _Optional[bytes] = ...) -> None: ...

@@ -45,6 +45,7 @@ class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REASON_TOO_LARGE: _ClassVar[Reason]
     REASON_EXTRA_ENTRY: _ClassVar[Reason]
     REASON_DATE_OUT_OF_WINDOW: _ClassVar[Reason]
+    REASON_SHARED_SECRET_MISMATCH: _ClassVar[Reason]
 SERVER_UNSPECIFIED: Server
 SERVER_A: Server
 SERVER_B: Server
@@ -78,6 +79,7 @@ REASON_PEER_TIMEOUT: Reason
 REASON_TOO_LARGE: Reason
 REASON_EXTRA_ENTRY: Reason
 REASON_DATE_OUT_OF_WINDOW: Reason
+REASON_SHARED_SECRET_MISMATCH: Reason
 
 class PartitionRef(_message.Message):
     __slots__ = ("batch_id", "submission_date", "partition_id")
@@ -106,20 +108,22 @@ class PartitionNotice(_message.Message):
     def __init__(self, partition: _Optional[_Union[PartitionRef, _Mapping]] = ..., bucket: _Optional[str] = ..., object_name: _Optional[str] = ..., report_count: _Optional[int] = ..., schema_version: _Optional[int] = ..., report_ids_sha256: _Optional[bytes] = ...) -> None: ...
 
 class Verify1Partition(_message.Message):
-    __slots__ = ("partition", "sender", "packets", "load_status", "report_ids_sha256", "share_fingerprints")
+    __slots__ = ("partition", "sender", "packets", "load_status", "report_ids_sha256", "share_fingerprints", "shared_secret_commitment")
     PARTITION_FIELD_NUMBER: _ClassVar[int]
     SENDER_FIELD_NUMBER: _ClassVar[int]
     PACKETS_FIELD_NUMBER: _ClassVar[int]
     LOAD_STATUS_FIELD_NUMBER: _ClassVar[int]
     REPORT_IDS_SHA256_FIELD_NUMBER: _ClassVar[int]
     SHARE_FINGERPRINTS_FIELD_NUMBER: _ClassVar[int]
+    SHARED_SECRET_COMMITMENT_FIELD_NUMBER: _ClassVar[int]
     partition: PartitionRef
     sender: Server
     packets: _containers.RepeatedScalarFieldContainer[bytes]
     load_status: _containers.RepeatedScalarFieldContainer[Reason]
     report_ids_sha256: bytes
     share_fingerprints: bytes
-    def __init__(self, partition: _Optional[_Union[PartitionRef, _Mapping]] = ..., sender: _Optional[_Union[Server, str]] = ..., packets: _Optional[_Iterable[bytes]] = ..., load_status: _Optional[_Iterable[_Union[Reason, str]]] = ..., report_ids_sha256: _Optional[bytes] = ..., share_fingerprints: _Optional[bytes] = ...) -> None: ...
+    shared_secret_commitment: bytes
+    def __init__(self, partition: _Optional[_Union[PartitionRef, _Mapping]] = ..., sender: _Optional[_Union[Server, str]] = ..., packets: _Optional[_Iterable[bytes]] = ..., load_status: _Optional[_Iterable[_Union[Reason, str]]] = ..., report_ids_sha256: _Optional[bytes] = ..., share_fingerprints: _Optional[bytes] = ..., shared_secret_commitment: _Optional[bytes] = ...) -> None: ...
 
 class Verify2Partition(_message.Message):
     __slots__ = ("partition", "sender", "packets", "status", "report_ids_sha256")

@@ -37,6 +37,8 @@ module "server_a" {
   operators              = lookup(var.operator_emails, "a", [])
   readers                = lookup(var.reader_emails, "a", [])
   batch_close_schedule   = var.batch_close_schedule
+
+  peer_release_public_key_hex = var.release_public_key_hex_b
 }
 
 module "server_b" {
@@ -62,6 +64,8 @@ module "server_b" {
   operator_members       = var.operators_b
   operators              = lookup(var.operator_emails, "b", [])
   readers                = lookup(var.reader_emails, "b", [])
+
+  peer_release_public_key_hex = var.release_public_key_hex_a
 }
 
 module "ingest" {

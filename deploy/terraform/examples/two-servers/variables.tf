@@ -57,6 +57,16 @@ variable "public_key_hex_b" {
   type        = string
 }
 
+variable "release_public_key_hex_a" {
+  description = "Server A's release public key (`prio-stream releases keygen` on A's side; the signing key goes to A's Secret Manager only)."
+  type        = string
+}
+
+variable "release_public_key_hex_b" {
+  description = "Server B's release public key (`prio-stream releases keygen` on B's side)."
+  type        = string
+}
+
 variable "batch_close_schedule" {
   description = "Cron (UTC) of server A's batch close."
   type        = string

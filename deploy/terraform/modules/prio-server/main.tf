@@ -18,6 +18,7 @@ locals {
     "prio-batch-close",
     "prio-total-shares",
     "prio-results",
+    "prio-releases",
   ]
   subscriptions = {
     "prio-partitions-verifier"    = { topic = "prio-partitions", service = "verifier" }
@@ -26,6 +27,7 @@ locals {
     "prio-verified-aggregator"    = { topic = "prio-verified", service = "aggregator" }
     "prio-batch-close-aggregator" = { topic = "prio-batch-close", service = "aggregator" }
     "prio-total-shares-publisher" = { topic = "prio-total-shares", service = "publisher" }
+    "prio-releases-publisher"     = { topic = "prio-releases", service = "publisher" }
   }
   services           = toset(["verifier", "aggregator", "publisher"])
   dead_letter_topics = toset([for s in values(local.subscriptions) : "${s.topic}-dead-letter"])
@@ -37,13 +39,14 @@ locals {
     "prio-verify2"      = "verifier"
     "prio-batch-close"  = "aggregator"
     "prio-total-shares" = "aggregator"
+    "prio-releases"     = "publisher"
   }
   # What each own service publishes here: its outputs, and the source topics of its
   # subscriptions (re-driving dead letters publishes them again).
   own_publish = {
     verifier   = ["prio-verified", "prio-partitions", "prio-verify1", "prio-verify2"]
     aggregator = ["prio-total-shares", "prio-batch-close", "prio-verified"]
-    publisher  = ["prio-results", "prio-total-shares"]
+    publisher  = ["prio-results", "prio-total-shares", "prio-releases"]
   }
   # Bucket access of own services: the inbox is read only (ingest writes it), the private bucket
   # is create-only + read (storage is create-only by contract: nothing is overwritten or deleted
@@ -55,7 +58,12 @@ locals {
   # Secret Manager secret -> the variable it fills and the services that read it.
   secrets = {
     "prio-private-key-hex" = { env = "PRIVATE_KEY_HEX", readers = ["verifier", "aggregator"] }
-    "prio-shared-secret"   = { env = "SHARED_SECRET", readers = ["verifier"] }
+    # Its versions by date (SHARED_SECRETS; one base64 value is one version): a rotation adds
+    # a Secret Manager version holding the whole list (docs/runbook.md).
+    "prio-shared-secret" = { env = "SHARED_SECRETS", readers = ["verifier"] }
+
+    # The publisher's Ed25519 seed signing its release records (64 hex).
+    "prio-release-signing-key" = { env = "RELEASE_SIGNING_KEY_HEX", readers = ["publisher"] }
 
     # Previous private keys, still decrypting what clients encrypted to them (a rotation):
     # comma-separated 64 hex, current key first in PRIVATE_KEY_HEX; "none" for none.
@@ -123,5 +131,8 @@ locals {
     OPERATORS               = join(",", local.operators)
     READERS                 = join(",", var.readers)
     OTEL_EXPORTER           = var.otel_exporter
+
+    # The peer's Ed25519 public key checking its release records (docs/security.md).
+    RELEASE_PUBLIC_KEY_HEX_EXTERNAL = var.peer_release_public_key_hex
   }
 }

@@ -84,6 +84,15 @@ variable "peer_public_key_hex" {
   }
 }
 
+variable "peer_release_public_key_hex" {
+  description = "The other server's Ed25519 release public key, 64 hex (RELEASE_PUBLIC_KEY_HEX_EXTERNAL; `prio-stream releases keygen` on its side): checks the release records it sends."
+  type        = string
+  validation {
+    condition     = can(regex("^[0-9A-Fa-f]{64}$", var.peer_release_public_key_hex))
+    error_message = "peer_release_public_key_hex is 64 hexadecimal characters."
+  }
+}
+
 variable "peer_service_accounts" {
   description = "The other server's service account emails by service: {verifier = ..., aggregator = ...}. Each may publish only to the inbound topic(s) its service sends to."
   type        = map(string)
