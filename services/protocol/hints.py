@@ -9,7 +9,7 @@ from collections.abc import Mapping
 # options do: one text per cause, two vocabularies.
 SETTINGS = {
     "prg": "PRG_MODE",
-    "secret": "SHARED_SECRET",
+    "secret": "SHARED_SECRET / SHARED_SECRETS",
     "keys": "PRIVATE_KEY_HEX of A and B, and the public keys the clients encode to",
     "batch": "the clients' batch id and DATA_CONFIG",
     "n_data": "n_data in DATA_CONFIG",

@@ -4,13 +4,12 @@ and the peer's, checked against RELEASE_PUBLIC_KEY_HEX_EXTERNAL and compared wit
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 
 from services.common import topology
 from services.common.admin import version_info
-from services.protocol import layout, pb, releases, retry
+from services.protocol import layout, opened_keys, pb, releases, retry
 from services.protocol.keys import ServerKeys, server_letter
 from services.protocol.layout import BatchKey
 
@@ -61,17 +60,12 @@ class Releases:
             "reports": {"total": own.report_count, "valid": own.valid_count,
                         "rejected": dict(sorted(own.rejected.items()))},
             "partitions": sorted(own.partition_ids),
-            "key_fingerprints": self._key_fingerprints(),
+            # Which of this server's keys opened the batch's reports, and how many each.
+            "keys_opened": opened_keys.batch_counts(self.storage, self.private, key),
             "code_version": {"version": str(version.get("version")),
                              "commit": str(version.get("commit"))},
             "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
-
-    def _key_fingerprints(self) -> list[str]:
-        """The server's public key the clients encrypt to, as status and metrics name keys
-        (8 hex of its SHA-256)."""
-        public = self.settings.public_key_hex_internal
-        return [hashlib.sha256(bytes.fromhex(public)).hexdigest()[:8]] if public else []
 
     # --- the peer's
 

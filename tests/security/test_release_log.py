@@ -79,6 +79,8 @@ def test_both_servers_logs_verify_and_every_release_is_agreed(cluster):
         assert record["server"] == server
         assert record["reports"] == {"total": 5, "valid": 5, "rejected": {}}
         assert record["partitions"] == ["p1"]
+        key = cluster.key_a if server == "A" else cluster.key_b
+        assert record["keys_opened"] == {key.public_key.fingerprint: 5}
         assert record["previous"] == releases.GENESIS
         assert checked[1].record["previous"] == releases.digest(cluster.storage.read(
             cluster.settings[server].private_bucket, layout.release_entry(0)))

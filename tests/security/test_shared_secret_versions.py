@@ -114,8 +114,12 @@ def test_servers_holding_different_versions_show_the_mismatch(tmp_path, caplog):
         settings = cluster.settings[server]
         assert status.batch_status(cluster.storage, settings, before)["reports"] == {
             "verified": 6, "valid": 6, "late": 0, "rejected": {}}
-        assert status.batch_status(cluster.storage, settings, after)["reports"] == {
+        shown = status.batch_status(cluster.storage, settings, after)
+        assert shown["reports"] == {
             "verified": 5, "valid": 0, "late": 0, "rejected": {"SHARED_SECRET_MISMATCH": 5}}
+        assert shown["likely_cause"] == (
+            "5 of 5 reports SHARED_SECRET_MISMATCH: the servers hold different versions of the "
+            "shared secret for this date (SHARED_SECRET / SHARED_SECRETS)")
         # No verify2 was computed: there was no proof to check.
         assert cluster.storage.list(settings.private_bucket,
                                     layout.internal_prefix("verify2", after)) == []
