@@ -12,9 +12,15 @@ def test_ingest_bucket_expires_with_the_retention_window_and_is_ingests_alone():
     rule = block(bucket, "lifecycle_rule")
     assert "var.replay_retention_days" in str(block(rule, "condition")["age"])
     assert block(rule, "action")["type"] == "Delete"
-    [member] = resources(module, "google_storage_bucket_iam_member").values()
+    members = resources(module, "google_storage_bucket_iam_member")
+    on_own_bucket = [m for m in members.values() if "google_storage_bucket.ingest" in m["bucket"]]
+    [member] = on_own_bucket
     assert member["role"] == "roles/storage.objectAdmin"
     assert "google_service_account.ingest.email" in member["member"]
+    # Elsewhere ingest only reads the staging buckets import may take files from.
+    others = [m for m in members.values() if m not in on_own_bucket]
+    assert [m["role"] for m in others] == ["roles/storage.objectViewer"]
+    assert "var.staging_buckets" in str(others[0]["for_each"])
     text = source_text(INGEST)
     assert "INGEST_BUCKET             = var.ingest_bucket" in text
     assert "REPLAY_RETENTION_DAYS" in text
