@@ -12,7 +12,7 @@ from services.aggregator.agreement import Agreement, NothingAggregated, NotLeade
 from services.aggregator.records import BatchRecords
 from services.aggregator.total_share import TotalShares
 from services.common.periodic import periodic
-from services.protocol import arrivals, layout, status
+from services.protocol import arrivals, layout, status, window
 from services.protocol.layout import BatchKey
 
 log = logging.getLogger("prio_stream.aggregator")
@@ -47,16 +47,14 @@ class Schedule:
         closed batch is skipped."""
         if not self.records.is_leader:
             raise NotLeader("only the leader (server A) closes batches")
-        # Counted back from now, so that no date's day end is computed: 9999-12-31 + 1 day
-        # does not fit a datetime.
         now = now or dt.datetime.now(dt.UTC)
-        cutoff = now - dt.timedelta(days=1, seconds=self.settings.close_grace_seconds)
         quiet_since = now - dt.timedelta(seconds=self.settings.close_quiet_seconds)
         closed, waiting, failed, arriving = [], [], [], []
         for key in status.batches(self.storage, self.settings):
             batch = key.attributes()
             try:
-                if (key.submission_date > cutoff.date().isoformat()
+                if (not window.day_is_over(key.submission_date, now,
+                                           self.settings.close_grace_seconds)
                         or self.records.read_close(key) is not None):
                     continue
                 last = arrivals.server_last_arrival(self.storage, self.settings, key)

@@ -10,7 +10,17 @@ from collections import Counter
 from services.common import errors
 from services.common.config import Settings
 from services.common.storage import Storage
-from services.protocol import arrivals, hints, layout, opened_keys, outcome, pb, releases, shares
+from services.protocol import (
+    arrivals,
+    hints,
+    layout,
+    opened_keys,
+    outcome,
+    pb,
+    releases,
+    shares,
+    window,
+)
 from services.protocol.layout import BatchKey
 
 # Per-partition records, in pipeline order: how far each partition got.
@@ -109,8 +119,7 @@ def _stuck(summary: dict, stages: dict, key: BatchKey, settings: Settings,
     limit = settings.stuck_after_seconds
     if (summary["waiting_for_peer_seconds"] or 0) >= limit:
         return True
-    day_end = dt.datetime.fromisoformat(key.submission_date).replace(tzinfo=dt.UTC)
-    due = now >= day_end + dt.timedelta(days=1, seconds=settings.close_grace_seconds)
+    due = window.day_is_over(key.submission_date, now, settings.close_grace_seconds)
     owing = (summary["state"] != "open" or due or summary["waiting_for_peer"]
              or set(stages["verify1"]) - set(stages["verified"]))
     return bool(owing) and (summary["idle_seconds"] or 0) >= limit

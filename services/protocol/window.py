@@ -13,3 +13,10 @@ def admits(date: str, now: dt.datetime, retention_days: int, skew_seconds: float
     oldest = today - dt.timedelta(days=min(retention_days, (today - dt.date.min).days))
     newest = (now + dt.timedelta(seconds=skew_seconds)).date()
     return oldest.isoformat() <= date <= newest.isoformat()
+
+
+def day_is_over(date: str, now: dt.datetime, grace_seconds: float) -> bool:
+    """The day has ended and grace_seconds more have passed: counted back from now, so that
+    no date's end is computed (9999-12-31 + 1 day does not fit a datetime)."""
+    cutoff = now - dt.timedelta(days=1, seconds=grace_seconds)
+    return date <= cutoff.date().isoformat()
