@@ -150,7 +150,7 @@ class EmbeddedSystem:
         notify_again = self.definitions["ingest"].actions["notify_again"]
         resumed = 0
         for key in layout.ingest_batches_under(self.storage.list(ingest.ingest_bucket,
-                                                                 "anti-replay/")):
+                                                                 layout.INGEST_SHARDS)):
             names = self.storage.list(ingest.ingest_bucket, layout.ingest_manifest_prefix(key))
             for pid in layout.partition_ids(names):
                 if not all(self.storage.exists(self.settings[s].private_bucket,

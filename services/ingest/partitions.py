@@ -110,7 +110,7 @@ class AntiReplay:
         """Deletes the shards older than the retention window; returns how many objects."""
         oldest = (today - dt.timedelta(days=self.retention)).isoformat()
         deleted = 0
-        for date in layout.ingest_shard_dates(self.storage.list(self.bucket, "anti-replay/")):
+        for date in layout.ingest_shard_dates(self.storage.list(self.bucket, layout.INGEST_SHARDS)):
             if date < oldest:
                 for name in self.storage.list(self.bucket, layout.ingest_shard_prefix(date)):
                     self.storage.delete(self.bucket, name)

@@ -84,7 +84,7 @@ def router(ctx, import_files) -> fastapi.APIRouter:
 
     @api.get("/batches")
     def list_batches() -> BatchList:
-        names = ctx.storage.list(ctx.settings.ingest_bucket, "anti-replay/")
+        names = ctx.storage.list(ctx.settings.ingest_bucket, layout.INGEST_SHARDS)
         return {"batches": [k.attributes() for k in layout.ingest_batches_under(names)]}
 
     @api.get("/batches/{batch_id}/{date}")

@@ -114,12 +114,15 @@ class PartitionKey:
 
 # --- inbox (written by ingest)
 
+RAW = "raw/"  # every share file of an inbox, listed to find the batches received
+
+
 def raw(key: BatchKey, pid: str) -> str:
-    return f"raw/{key.folder}/{partition_id(pid)}.ndjson"
+    return f"{raw_prefix(key)}{partition_id(pid)}.ndjson"
 
 
 def raw_prefix(key: BatchKey) -> str:
-    return f"raw/{key.folder}/"
+    return f"{RAW}{key.folder}/"
 
 
 def notice(key: BatchKey, pid: str) -> str:
@@ -145,8 +148,11 @@ def ingest_manifest_prefix(key: BatchKey) -> str:
     return f"{ingest_shard_prefix(key.submission_date)}batch_id={key.batch_id}/"
 
 
+INGEST_SHARDS = "anti-replay/"  # every shard of ingest's anti-replay store
+
+
 def ingest_shard_prefix(date: str) -> str:
-    return f"anti-replay/submission_date={date}/"
+    return f"{INGEST_SHARDS}submission_date={date}/"
 
 
 _SHARD = re.compile(r"anti-replay/submission_date=(\d{4}-\d{2}-\d{2})/batch_id=([^/]+)/")
@@ -202,8 +208,11 @@ def peer_total_share(key: BatchKey) -> str:
     return f"intermediate/external/aggregate/{key.folder}/total_share.pb"
 
 
+PROCESSED = "processed/"  # every published result of a private bucket
+
+
 def result(key: BatchKey) -> str:
-    return f"processed/{key.folder}/result.json"
+    return f"{PROCESSED}{key.folder}/result.json"
 
 
 def release(key: BatchKey) -> str:

@@ -213,7 +213,7 @@ def _copies_missing(storage: Storage, bucket: str, listed: set[str],
     (the last one leaves no gap) or changed. Entries after a broken one were not read: their
     copies are not compared."""
     problems = []
-    for name in storage.list(bucket, "processed/"):
+    for name in storage.list(bucket, layout.PROCESSED):
         if not name.endswith("/release.json"):
             continue
         data = storage.read_at_most(bucket, name, MAX_RECORD_BYTES)

@@ -285,7 +285,7 @@ def _read(storage: Storage, bucket: str, name: str, message_type):
 
 def batches(storage: Storage, settings: Settings) -> list[BatchKey]:
     """Every batch this server has received a partition of."""
-    return layout.batches_under(storage.list(settings.inbox_bucket, "raw/"))
+    return layout.batches_under(storage.list(settings.inbox_bucket, layout.RAW))
 
 
 BATCH_ID_RULE = (f"batch id must be 1 to {layout.MAX_BATCH_ID} printable characters, "
