@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from secrets import token_bytes
 
 import click
 
@@ -33,7 +34,7 @@ from services.common.runtime import (
 from services.common.storage_local import LocalStorage
 from services.common.telemetry import Telemetry
 from services.common.transport import when_settled
-from services.protocol import layout, status
+from services.protocol import layout, releases, status
 from services.protocol.layout import BatchKey
 from services.registry import SERVICES
 
@@ -48,6 +49,10 @@ class Secrets:
     # Keys still decrypting what clients encrypted to them (a rotation): the rest of the ring.
     previous_a: tuple[prio.PrivateKey, ...] = ()
     previous_b: tuple[prio.PrivateKey, ...] = ()
+    # Each publisher's release signing key (Ed25519 seed), new for every run: the run keeps a
+    # release log in each private bucket, as a deployment does.
+    release_a: bytes = dataclasses.field(default_factory=lambda: token_bytes(32))
+    release_b: bytes = dataclasses.field(default_factory=lambda: token_bytes(32))
 
     @classmethod
     def generate(cls) -> Secrets:
@@ -68,13 +73,17 @@ class EmbeddedSystem:
         shared = base64.b64encode(secrets.shared_secret).decode()
         own = {"A": (secrets.key_a, secrets.previous_a, secrets.key_b),
                "B": (secrets.key_b, secrets.previous_b, secrets.key_a)}
+        signing = {"A": (secrets.release_a, secrets.release_b),
+                   "B": (secrets.release_b, secrets.release_a)}
         self.settings = {"ingest": load_settings("ingest", **common)}
         for server, (key, previous, peer) in own.items():
             self.settings[server] = load_settings(
                 "verifier", **common, server_id=server, private_key_hex=key.to_hex(),
                 previous_private_keys_hex=",".join(k.to_hex() for k in previous) or None,
                 shared_secret=shared, public_key_hex_internal=key.public_key.to_hex(),
-                public_key_hex_external=peer.public_key.to_hex())
+                public_key_hex_external=peer.public_key.to_hex(),
+                release_signing_key_hex=signing[server][0].hex(),
+                release_public_key_hex_external=releases.public_key(signing[server][1]).hex())
         # FAULTS (TEST ONLY) crash a run at a chosen write, as the services' fault tests do.
         self.storage = faults.wrap_storage(LocalStorage(root), self.settings["ingest"].faults)
         self.definitions: dict[str, ServiceDefinition] = {}

@@ -261,3 +261,16 @@ def test_version():
                              env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
         assert run.returncode == 0, run.stderr
         assert run.stdout.startswith("prio-stream "), run.stdout
+
+
+def test_the_run_keeps_an_agreed_release_log_on_both_servers(tmp_path):
+    run = _embedded("--reports", "120", "--output", str(tmp_path / "data"), tmp_path=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "RELEASE_SIGNING_KEY_HEX" not in run.stderr  # no warning for a setting it made
+    for batch in json.loads(run.stdout)["batches"]:
+        releases = [batch["status"][server]["release"] for server in "AB"]
+        assert [r["agreed"] for r in releases] == [True, True]
+        assert releases[0]["counts_sha256"] == releases[1]["counts_sha256"]
+    for server in "ab":
+        assert sorted(p.name for p in (tmp_path / "data" / f"prio-{server}-private" /
+                                       "releases").iterdir()) == ["00000000.json", "00000001.json"]
