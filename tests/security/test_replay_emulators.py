@@ -20,9 +20,17 @@ from services import loadgen
 from services.common import topology
 from services.common.pubsub import PubSubTransport
 from services.common.storage_gcs import GcsStorage
-from services.protocol import layout, shares
+from services.protocol import shares
 from services.protocol.layout import BatchKey
-from tests.services.test_e2e_emulators import DATE, SERVER_SERVICES, Deployment, _get, _keys, _wait
+from tests.services.test_e2e_emulators import (
+    DATE,
+    SERVER_SERVICES,
+    Deployment,
+    _get,
+    _keys,
+    _wait,
+    published_results,
+)
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
@@ -105,11 +113,8 @@ def test_relabelled_copies_count_zero_times_through_the_stack(
     closed = httpx.post(f"{services[('aggregator', 'A')].url}/batches/{BATCH}/{DATE}/close",
                         params={"force": "true"}, timeout=60)
     assert closed.status_code == 200, closed.text
-    _wait(lambda: all(_get(services[("publisher", s)], f"/batches/{BATCH}/{DATE}")["published"]
-                      for s in "AB"), 120, "publication", every)
-    for server in "AB":
-        result = json.loads(storage.read(deployment.buckets[f"{server}-private"],
-                                         layout.result(today)))
+    results = published_results(deployment, services, storage, today, "publication")
+    for server, result in results.items():
         assert result["payload"] == work.sums[BATCH]
         assert result["valid"] == work.valid[BATCH]
         assert result["rejected"] == {**work.rejected[BATCH], "REPLAYED": 3 * COPIES}

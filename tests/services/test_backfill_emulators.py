@@ -6,7 +6,6 @@ first wave alone and counting the rest LATE."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 
 import pytest
@@ -16,9 +15,14 @@ from services import loadgen
 from services.common import topology
 from services.common.pubsub import PubSubTransport
 from services.common.storage_gcs import GcsStorage
-from services.protocol import layout
 from services.protocol.layout import BatchKey
-from tests.services.test_e2e_emulators import SERVER_SERVICES, Deployment, _get, _keys, _wait
+from tests.services.test_e2e_emulators import (
+    SERVER_SERVICES,
+    Deployment,
+    _get,
+    _keys,
+    published_results,
+)
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
@@ -39,7 +43,6 @@ def test_a_replay_of_old_pings_is_closed_only_when_it_is_over(
                                                                **schedule})
                 for server in "AB" for name in SERVER_SERVICES}
     services["ingest"] = start_service("ingest", "worker", deployment.env["ingest"])
-    every = list(services.values())
     work = loadgen.generate(WAVES * PER_WAVE, {BATCH: 24}, _keys("a").public_key,
                             _keys("b").public_key, prio.PrgMode.HASH, OLD)
     for wave in range(WAVES):  # a replay that takes a while: waves 3 s apart
@@ -47,11 +50,9 @@ def test_a_replay_of_old_pings_is_closed_only_when_it_is_over(
                                work.pings[wave * PER_WAVE:(wave + 1) * PER_WAVE])
         time.sleep(3)
     key = BatchKey(BATCH, OLD)
-    _wait(lambda: all(_get(services[("publisher", s)], f"/batches/{BATCH}/{OLD}")["published"]
-                      for s in "AB"), 120, "publication by the schedule", every)
-    for server in "AB":
-        result = json.loads(storage.read(deployment.buckets[f"{server}-private"],
-                                         layout.result(key)))
+    results = published_results(deployment, services, storage, key,
+                                "publication by the schedule")
+    for server, result in results.items():
         assert result["payload"] == work.sums[BATCH]
         assert result["valid"] == work.valid[BATCH]
         status = _get(services[("aggregator", server)], f"/batches/{BATCH}/{OLD}")

@@ -93,6 +93,16 @@ class Deployment:
             storage.ensure_bucket(bucket)
 
 
+def published_results(deployment: Deployment, services: dict, storage, key: BatchKey,
+                      what: str) -> dict[str, dict]:
+    """Waits until both publishers have published the batch; each server's result.json."""
+    path = f"/batches/{key.batch_id}/{key.submission_date}"
+    _wait(lambda: all(_get(services[("publisher", s)], path)["published"] for s in "AB"), 120,
+          what, list(services.values()))
+    return {server: json.loads(storage.read(deployment.buckets[f"{server}-private"],
+                                            layout.result(key))) for server in "AB"}
+
+
 def _wait(condition, timeout: float, what: str, services) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
