@@ -9,7 +9,7 @@ import sys
 import click
 from google.auth import exceptions as auth_exceptions
 
-from services import embedded, loadgen, releases_command
+from services import embedded_command, loadgen, releases_command
 from services.common import logging as json_logging
 from services.common import topology
 from services.common.config import ConfigError, Settings, load_settings
@@ -213,7 +213,7 @@ def dead_letters_discard(project, topics, message_ids, discard_all) -> None:
         click.echo(f"{topic}: {count} discarded")
 
 
-cli.add_command(embedded.command)
+cli.add_command(embedded_command.command)
 cli.add_command(loadgen.command)
 cli.add_command(releases_command.group)
 
