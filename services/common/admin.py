@@ -239,7 +239,8 @@ def dead_letters_router(subscriptions: Iterable[str], ctx) -> fastapi.APIRouter:
     return api
 
 
-def authorize(authorization: str | None, settings, *, write: bool) -> str | None:
+def authorize(authorization: str | None, settings, *, write: bool,
+              checked_upstream: bool = False) -> str | None:
     """The caller's email if it may call an admin route (write: one that changes state), None
     with ADMIN_AUTH=none; else TokenError (401 no valid token, 403 not allowed, 500 ADMIN_AUTH
     misconfigured, 503 Google's keys unreachable). May fetch keys: not on the event loop."""
@@ -247,7 +248,8 @@ def authorize(authorization: str | None, settings, *, write: bool) -> str | None
         return None
     if not settings.admin_audience:
         raise TokenError("ADMIN_AUTH=oidc needs ADMIN_AUDIENCE", 500)
-    claims = push_auth.verify_google_id_token(authorization, settings.admin_audience)
+    claims = push_auth.verify_google_id_token(authorization, settings.admin_audience,
+                                              checked_upstream=checked_upstream)
     email = claims.get("email")
     if not isinstance(email, str) or not email:
         raise TokenError("token carries no email", 403)
@@ -270,7 +272,9 @@ def admin_guard(settings) -> Callable[[fastapi.Request], None]:
         write = request.method not in READ_METHODS
         where = {"method": request.method, "path": request.url.path[:200]}
         try:
-            email = authorize(request.headers.get("authorization"), settings, write=write)
+            email = authorize(
+                request.headers.get("authorization"), settings, write=write,
+                checked_upstream=push_auth.checked_by_cloud_run(request.headers, settings))
         except TokenError as error:
             log.warning("admin request refused",
                         extra={"status": error.status_code, "reason": str(error), **where})

@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     admin_audience: Annotated[tuple[str, ...], NoDecode] = ()
     operators: Annotated[tuple[str, ...], NoDecode] = ()
     readers: Annotated[tuple[str, ...], NoDecode] = ()
+    # Set by Cloud Run (the service's name): a token whose signature Cloud Run removed after
+    # checking it is then taken on its claims (services/common/push_auth.py).
+    k_service: str | None = None
     otel_exporter: Literal["otlp", "console", "none"] = "none"
     port: int = Field(8080, ge=1, le=65535)
 

@@ -96,7 +96,9 @@ def decode_envelope(body: bytes, subscription: str) -> Message:
 
 def _authenticate(request: Request, settings: Settings) -> Response | None:
     try:
-        push_auth.authenticate_push(request.headers.get("authorization"), settings)
+        push_auth.authenticate_push(
+            request.headers.get("authorization"), settings,
+            checked_upstream=push_auth.checked_by_cloud_run(request.headers, settings))
     except push_auth.PushAuthError as error:
         status = getattr(error, "status_code", 401)
         log.warning("push rejected", extra={"status": status, "reason": str(error)})

@@ -23,6 +23,11 @@ GOOGLE_ISSUERS = ("https://accounts.google.com", "accounts.google.com")
 ALGORITHMS = ["RS256"]
 CLOCK_SKEW_SECONDS = 10  # tolerated between Google's clock and ours
 DEFAULT_CERTS_MAX_AGE = 3600.0  # when Google's answer has no Cache-Control max-age
+# Cloud Run checks the token a request is authorized with (IAM run.invoker) and replaces its
+# signature with this marker before the container sees it: such a token can only be vouched
+# for by Cloud Run's own check (checked_by_cloud_run), never verified here.
+SIGNATURE_REMOVED = "SIGNATURE_REMOVED_BY_GOOGLE"
+CLOUD_RUN_TOKEN_HEADER = "x-serverless-authorization"
 
 
 class TokenError(Exception):
@@ -134,8 +139,17 @@ def _max_age(cache_control: str) -> float:
 _google_keys = GoogleCertsKeySource()
 
 
+def checked_by_cloud_run(headers: Mapping[str, str], settings: Any) -> bool:
+    """Cloud Run itself checked the Authorization header's token: the service runs on Cloud Run
+    (K_SERVICE), where every request must pass IAM first (Terraform grants run.invoker to named
+    accounts, never to allUsers), and no X-Serverless-Authorization header carried another
+    token for that check (then Authorization arrives untouched and is verified here in full)."""
+    return bool(getattr(settings, "k_service", None)) and CLOUD_RUN_TOKEN_HEADER not in headers
+
+
 def authenticate_push(
-    authorization_header: str | None, settings: Any, *, key_source: KeySource | None = None
+    authorization_header: str | None, settings: Any, *, key_source: KeySource | None = None,
+    checked_upstream: bool = False,
 ) -> None:
     """Returns if the request carries a valid push token for this service; else PushAuthError.
 
@@ -152,16 +166,20 @@ def authenticate_push(
     account = getattr(settings, "push_service_account", None)
     if not audience or not account:
         raise PushAuthError("PUSH_AUTH=oidc needs PUSH_AUDIENCE and PUSH_SERVICE_ACCOUNT", 500)
-    claims = verify_google_id_token(authorization_header, [audience], key_source=key_source)
+    claims = verify_google_id_token(authorization_header, [audience], key_source=key_source,
+                                    checked_upstream=checked_upstream)
     if claims.get("email") != account:
         raise PushAuthError("token signed for another service account", 403)
 
 
 def verify_google_id_token(authorization_header: str | None, audiences: Collection[str], *,
-                           key_source: KeySource | None = None) -> dict:
+                           key_source: KeySource | None = None,
+                           checked_upstream: bool = False) -> dict:
     """The claims of a Google-signed ID token for one of audiences, with a verified email;
     else PushAuthError (401 not a valid token, 403 a valid token that is not for us, 503 keys
-    unreachable). Fetches keys: call it from a worker thread, not the event loop."""
+    unreachable). Fetches keys: call it from a worker thread, not the event loop.
+    checked_upstream: Cloud Run checked this very token (checked_by_cloud_run); then, and only
+    then, a token whose signature Cloud Run removed is taken on the claims alone."""
     token = _bearer_token(authorization_header)
     try:
         header = jwt.get_unverified_header(token)
@@ -169,12 +187,20 @@ def verify_google_id_token(authorization_header: str | None, audiences: Collecti
         raise PushAuthError("malformed token", 401) from None
     if header.get("alg") not in ALGORITHMS:
         raise PushAuthError("token is not RS256", 401)
-    kid = header.get("kid")
-    if not isinstance(kid, str) or not kid:
-        raise PushAuthError("token names no signing key", 401)
-    public_key = (key_source or _google_keys).key(kid)
-    if public_key is None:
-        raise PushAuthError("token signed by an unknown key", 401)
+    if token.rpartition(".")[2] == SIGNATURE_REMOVED:
+        if not checked_upstream:
+            raise PushAuthError("token signature removed, and not by this service's Cloud Run",
+                                401)
+        public_key, checks = None, {"verify_signature": False, "verify_exp": True,
+                                    "verify_iat": True, "verify_aud": True}
+    else:
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise PushAuthError("token names no signing key", 401)
+        public_key = (key_source or _google_keys).key(kid)
+        if public_key is None:
+            raise PushAuthError("token signed by an unknown key", 401)
+        checks = {}
 
     try:
         claims = jwt.decode(
@@ -183,7 +209,7 @@ def verify_google_id_token(authorization_header: str | None, audiences: Collecti
             algorithms=ALGORITHMS,
             audience=list(audiences),
             leeway=CLOCK_SKEW_SECONDS,
-            options={"require": ["exp", "iat", "iss", "aud"]},
+            options={"require": ["exp", "iat", "iss", "aud"], **checks},
         )
     except jwt.InvalidSignatureError:
         raise PushAuthError("bad token signature", 401) from None
@@ -222,5 +248,6 @@ __all__ = [
     "StaticKeySource",
     "TokenError",
     "authenticate_push",
+    "checked_by_cloud_run",
     "verify_google_id_token",
 ]
